@@ -1,0 +1,177 @@
+"""The Lambda handler: a Function URL or HTTP API (payload 2.0) event in, a response out.
+
+HTTP concerns only: routing, parsing the request into a key and a `TransformSpec`, and turning
+the service's answer (or its `OptimizerError`) into status, headers and a base64 body. The service
+is built once per container, on the first request that needs it.
+
+Routes: ``GET|HEAD /images/{key+}`` and ``GET|HEAD /health``; anything else is a JSON 404 or 405.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from image_optimizer import __version__
+from image_optimizer.errors import MethodNotAllowed, OptimizerError, OutputTooLarge, RouteNotFound
+from image_optimizer.request import parse_key, parse_query
+from image_optimizer.service import ImageService, Served
+from image_optimizer.settings import Settings
+
+IMAGES_PREFIX = "/images/"
+ALLOWED_METHODS = ("GET", "HEAD")
+LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
+_HEADROOM = 64 * 1024  # status, headers and JSON framing around the body
+MAX_BODY_BYTES = (LAMBDA_RESPONSE_LIMIT - _HEADROOM) // 4 * 3  # base64 turns 3 bytes into 4
+CLIENT_ERROR_CACHE_CONTROL = "public, max-age=60"
+SERVER_ERROR_CACHE_CONTROL = "no-store"
+_KNOWN_PATHS = re.compile(r"^/health$|^/images/")
+
+logger = Logger(service="image-optimizer")
+app = APIGatewayHttpResolver()
+
+
+@cache
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@cache
+def service() -> ImageService:
+    return ImageService.from_settings(settings())
+
+
+@app.route("/health", method=list(ALLOWED_METHODS))
+def health() -> dict[str, str]:
+    return {"status": "ok", "version": __version__}
+
+
+@app.route(f"{IMAGES_PREFIX}.*", method=list(ALLOWED_METHODS))
+def image() -> Response:
+    event = app.current_event
+    headers = event.headers
+    key = parse_key(
+        event.path[len(IMAGES_PREFIX) :], percent_encoded=_path_is_encoded(event.raw_event)
+    )
+    spec = parse_query(event.raw_query_string, headers.get("accept"), settings().max_dimension)
+    served = service().serve(key, spec)
+    _log_served(key, served)
+    return _image_response(
+        served,
+        settings().cache_control,
+        vary_accept=spec.negotiated,
+        if_none_match=headers.get("if-none-match"),
+        head=event.http_method.upper() == "HEAD",
+    )
+
+
+@app.not_found
+def not_found(_: NotFoundError) -> Response:
+    event = app.current_event
+    if _KNOWN_PATHS.match(event.path):
+        raise MethodNotAllowed(
+            f"{event.http_method} is not allowed here; use {' or '.join(ALLOWED_METHODS)}"
+        )
+    raise RouteNotFound(f"no route for {event.path[:200]!r}; images are at /images/<key>")
+
+
+@app.exception_handler(OptimizerError)
+def optimizer_error(error: OptimizerError) -> Response:
+    logger.info("request refused", extra={"status": error.status, "error_code": error.code})
+    headers = {"Cache-Control": _error_cache_control(error.status)}
+    if isinstance(error, MethodNotAllowed):
+        headers["Allow"] = ", ".join(ALLOWED_METHODS)
+    return Response(error.status, "application/json", error.body(), headers)
+
+
+@app.exception_handler(Exception)
+def unexpected_error(error: Exception) -> Response:
+    logger.exception("unexpected error")
+    internal = OptimizerError("something went wrong on our side; it has been logged")
+    return Response(
+        internal.status,
+        "application/json",
+        internal.body(),
+        {"Cache-Control": SERVER_ERROR_CACHE_CONTROL},
+    )
+
+
+@logger.inject_lambda_context(
+    correlation_id_path='headers."x-amz-cf-id" || requestContext.requestId'
+)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
+
+
+def _image_response(
+    served: Served, cache_control: str, *, vary_accept: bool, if_none_match: str | None, head: bool
+) -> Response:
+    image = served.image
+    if len(image.body) > MAX_BODY_BYTES:
+        raise OutputTooLarge(
+            f"the result is {len(image.body)} bytes, more than the {MAX_BODY_BYTES} bytes a "
+            "response can carry; ask for a smaller w or h, or a lossy format"
+        )
+    headers = {
+        "Cache-Control": cache_control,
+        "ETag": image.etag,
+        "X-Cache": served.cache_status,
+        "Server-Timing": _server_timing(served),
+    }
+    if vary_accept:
+        headers["Vary"] = "Accept"
+    if _matches(if_none_match, image.etag):
+        return Response(HTTPStatus.NOT_MODIFIED, None, b"", headers)
+    headers["Content-Length"] = str(len(image.body))
+    return Response(HTTPStatus.OK, image.content_type, b"" if head else image.body, headers)
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+def _server_timing(served: Served) -> str:
+    stages = [f"{name};dur={ms:.1f}" for name, ms in served.timings.stages.items()]
+    return ", ".join([*stages, f"total;dur={served.timings.total():.1f}"])
+
+
+def _log_served(key: str, served: Served) -> None:
+    record: dict[str, Any] = {
+        "key": key,
+        "cache": served.cache_status,
+        "output_bytes": len(served.image.body),
+        "output_type": served.image.content_type,
+        "output_width": served.image.width,
+        "output_height": served.image.height,
+        "timings_ms": {name: round(ms, 2) for name, ms in served.timings.stages.items()},
+        "processing_ms": round(served.timings.total(), 2),
+    }
+    if served.rendition is not None and served.source_bytes is not None:
+        record.update(
+            source_bytes=served.source_bytes,
+            source_format=served.rendition.source_format,
+            source_width=served.rendition.source_width,
+            source_height=served.rendition.source_height,
+            bytes_saved=served.source_bytes - len(served.image.body),
+        )
+    logger.info("image served", extra=record)
+
+
+def _path_is_encoded(event: dict[str, Any]) -> bool:
+    """Function URLs pass the path percent-encoded; API Gateway HTTP APIs decode it first."""
+    domain = str(event.get("requestContext", {}).get("domainName", ""))
+    return ".lambda-url." in domain
+
+
+def _error_cache_control(status: int) -> str:
+    return SERVER_ERROR_CACHE_CONTROL if status >= 500 else CLIENT_ERROR_CACHE_CONTROL

@@ -1,0 +1,16 @@
+"""The cache that keeps nothing: every request is a miss."""
+
+from __future__ import annotations
+
+from image_optimizer.cache import CachedImage
+
+
+class NullCache:
+    def describe(self) -> str:
+        return "none"
+
+    def get(self, key: str) -> CachedImage | None:
+        return None
+
+    def set(self, key: str, image: CachedImage) -> None:
+        return None

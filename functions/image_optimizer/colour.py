@@ -1,0 +1,100 @@
+"""Colour for the output: CMYK to sRGB, alpha flattened where the format has none, ICC profiles.
+
+Runs on the small, resized image. The profile policy keeps colours right at the smallest cost:
+an sRGB profile is dropped (untagged means sRGB on the web); a small non-sRGB profile (Display P3,
+Adobe RGB: a few hundred bytes) is carried so wide-gamut photos stay wide; a large one is not
+worth its bytes in a thumbnail, so the pixels are converted to sRGB instead.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import cache, lru_cache
+
+from PIL import Image, ImageCms
+
+from image_optimizer.formats import OutputFormat
+
+MAX_CARRIED_PROFILE_BYTES = 8 * 1024
+_WHITE = "white"
+_CHANNEL_SPACE = {"RGB": "RGB ", "RGBA": "RGB ", "L": "GRAY", "LA": "GRAY", "CMYK": "CMYK"}
+
+
+def for_output(
+    image: Image.Image, icc_profile: bytes | None, output: OutputFormat
+) -> tuple[Image.Image, bytes | None]:
+    """The image in a mode ``output`` encodes, and the ICC profile to embed (None: sRGB)."""
+    profile = _read_profile(icc_profile)
+    if profile is not None and profile.profile.xcolor_space != _CHANNEL_SPACE.get(image.mode):
+        profile = None  # a profile that does not describe these pixels is worse than none
+    if image.mode == "CMYK":
+        image = _to_srgb(image, icc_profile, "RGB") if profile else image.convert("RGB")
+        profile = None
+    if image.mode not in output.modes:
+        image = _to_mode(image, output)
+    if profile is None or _is_srgb(profile) or image.mode not in ("RGB", "RGBA", "L", "LA"):
+        return image, None
+    assert icc_profile is not None
+    if len(icc_profile) <= MAX_CARRIED_PROFILE_BYTES:
+        return image, icc_profile
+    if image.mode in ("RGB", "RGBA"):
+        return _to_srgb(image, icc_profile, image.mode), None
+    return image, None
+
+
+def flatten(image: Image.Image) -> Image.Image:
+    """RGBA/LA onto white, as RGB/L."""
+    opaque_mode = image.mode[:-1]
+    background = Image.new(opaque_mode, image.size, _WHITE)
+    background.paste(image.convert(opaque_mode), mask=image.getchannel("A"))
+    return background
+
+
+def _to_mode(image: Image.Image, output: OutputFormat) -> Image.Image:
+    has_alpha = image.mode in ("RGBA", "LA")
+    if has_alpha and not output.has_alpha:
+        image = flatten(image)
+        if image.mode in output.modes:
+            return image
+        has_alpha = False
+    return image.convert("RGBA" if has_alpha else "RGB")
+
+
+def _read_profile(icc_profile: bytes | None) -> ImageCms.ImageCmsProfile | None:
+    if not icc_profile:
+        return None
+    try:
+        return _parsed_profile(icc_profile)
+    except (OSError, ImageCms.PyCMSError, ValueError):
+        return None  # an unreadable profile is ignored: the pixels are then taken as sRGB
+
+
+@lru_cache(maxsize=16)
+def _parsed_profile(icc_profile: bytes) -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+
+
+def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
+    return "srgb" in (profile.profile.profile_description or "").lower()
+
+
+def _to_srgb(image: Image.Image, icc_profile: bytes, output_mode: str) -> Image.Image:
+    return _transform(icc_profile, image.mode, output_mode).apply(image)
+
+
+@lru_cache(maxsize=16)
+def _transform(icc_profile: bytes, input_mode: str, output_mode: str) -> ImageCms.ImageCmsTransform:
+    # Building a transform costs milliseconds (more for big CMYK profiles); photos from one
+    # camera or one print workflow share a profile, so the transforms are kept.
+    return ImageCms.buildTransform(
+        _parsed_profile(icc_profile),
+        _srgb(),
+        input_mode,
+        output_mode,
+        renderingIntent=ImageCms.Intent.PERCEPTUAL,
+    )
+
+
+@cache
+def _srgb() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))

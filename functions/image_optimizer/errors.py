@@ -1,0 +1,93 @@
+"""One exception family for everything a client can be told.
+
+Each error carries its HTTP status, a stable machine-readable ``code`` and a public ``message``
+that is safe to show: it names what was wrong and what is allowed, never internals.
+The handler turns any of them into ``{"error": {"code": ..., "message": ...}}``.
+"""
+
+from __future__ import annotations
+
+
+class OptimizerError(Exception):
+    """Base class: an answer other than 2xx that the service gives on purpose."""
+
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.parameter = parameter
+
+    def body(self) -> dict[str, dict[str, str]]:
+        error = {"code": self.code, "message": self.message}
+        if self.parameter is not None:
+            error["parameter"] = self.parameter
+        return {"error": error}
+
+
+class InvalidParameter(OptimizerError):
+    status = 400
+    code = "invalid_parameter"
+
+
+class InvalidKey(OptimizerError):
+    status = 400
+    code = "invalid_key"
+
+
+class ImageNotFound(OptimizerError):
+    status = 404
+    code = "image_not_found"
+
+
+class RouteNotFound(OptimizerError):
+    status = 404
+    code = "route_not_found"
+
+
+class MethodNotAllowed(OptimizerError):
+    status = 405
+    code = "method_not_allowed"
+
+
+class SourceTooLarge(OptimizerError):
+    """The source object has more bytes than ``MAX_SOURCE_BYTES``."""
+
+    status = 413
+    code = "source_too_large"
+
+
+class ImageTooLarge(OptimizerError):
+    """The source image has more pixels than ``MAX_SOURCE_PIXELS`` (checked before decoding)."""
+
+    status = 413
+    code = "image_too_large"
+
+
+class OutputTooLarge(OptimizerError):
+    """The encoded result would not fit in a Lambda response once base64-encoded."""
+
+    status = 413
+    code = "output_too_large"
+
+
+class UnsupportedImage(OptimizerError):
+    """The source is not an image in one of the enabled web formats."""
+
+    status = 415
+    code = "unsupported_image"
+
+
+class CorruptImage(OptimizerError):
+    """The source looks like a supported image but cannot be decoded."""
+
+    status = 422
+    code = "corrupt_image"
+
+
+class SourceUnavailable(OptimizerError):
+    """The source store failed or throttled us; the client may retry."""
+
+    status = 503
+    code = "source_unavailable"

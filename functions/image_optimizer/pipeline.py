@@ -1,0 +1,227 @@
+"""The pipeline: source bytes + `TransformSpec` -> encoded image bytes. Pure: no I/O, no globals.
+
+An ordered list of small steps over one `_Work` context, each timed under a stage name:
+
+decode   open (web decoders only, pixel count checked first), read the orientation,
+         `draft()` a JPEG down to no less than the target, load the pixels
+resize   bring exotic modes to L/LA/RGB/RGBA/CMYK, crop + resize in the stored frame
+         (carrying draft's box so the output does not shift), then turn the small image upright
+colour   CMYK -> sRGB, alpha flattened where the format has none, ICC profile policy, padding
+encode   save with the format table's options, no metadata but the colour profile
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from PIL import ExifTags, Image, UnidentifiedImageError
+
+from image_optimizer import colour, orientation
+from image_optimizer.errors import CorruptImage, ImageTooLarge, OptimizerError, UnsupportedImage
+from image_optimizer.formats import DECODERS, OutputFormat, default_output_format
+from image_optimizer.geometry import Box, Geometry, plan
+from image_optimizer.spec import TransformSpec
+
+REDUCING_GAP = 3.0
+"""`resize()` first shrinks by whole factors with a box filter while the rest stays >= 3x."""
+
+_MAGIC_NUMBERS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"RIFF")
+_OPAQUE_MODES = ("L", "RGB", "CMYK")
+_ALPHA_MODES = ("LA", "RGBA")
+_PADDING = {"RGBA": (255, 255, 255, 0), "LA": (255, 0), "RGB": (255, 255, 255), "L": 255}
+
+
+@dataclass(frozen=True, slots=True)
+class Rendition:
+    """An encoded image and what is known about how it was made."""
+
+    body: bytes
+    output_format: OutputFormat
+    width: int
+    height: int
+    source_format: str
+    source_width: int  # as displayed, after EXIF orientation
+    source_height: int
+    timings: dict[str, float]  # milliseconds per stage
+
+
+@dataclass(slots=True)
+class _Work:
+    data: bytes
+    spec: TransformSpec
+    max_pixels: int
+    image: Image.Image = field(init=False)
+    source_format: str = ""
+    orientation: int = 1
+    source_size: tuple[int, int] = (0, 0)  # as displayed
+    geometry: Geometry = field(init=False)
+    crop: Box = (0.0, 0.0, 0.0, 0.0)  # the geometry's crop in the current stored-frame pixels
+    icc_profile: bytes | None = None
+    output: OutputFormat = field(init=False)
+    body: bytes = b""
+
+
+def render(data: bytes, spec: TransformSpec, max_pixels: int) -> Rendition:
+    """Transform one source image; raises `OptimizerError`s that name what was wrong with it."""
+    work = _Work(data, spec, max_pixels)
+    timings: dict[str, float] = {}
+    for stage, step in _STEPS:
+        started = time.perf_counter()
+        step(work)
+        timings[stage] = timings.get(stage, 0.0) + (time.perf_counter() - started) * 1000
+    width, height = work.geometry.canvas
+    return Rendition(
+        work.body, work.output, width, height, work.source_format, *work.source_size, timings
+    )
+
+
+def _open(work: _Work) -> None:
+    try:
+        image = Image.open(io.BytesIO(work.data), formats=DECODERS)
+    except UnidentifiedImageError:
+        if work.data.startswith(_MAGIC_NUMBERS) or work.data[4:12] == b"ftypavif":
+            raise CorruptImage("the source image is damaged and cannot be read") from None
+        raise UnsupportedImage(
+            "the source is not an image in a supported format (JPEG, PNG, WebP, GIF, AVIF)"
+        ) from None
+    except Image.DecompressionBombError:
+        raise _too_many_pixels(work.max_pixels) from None
+    width, height = image.size
+    if width * height > work.max_pixels:
+        raise _too_many_pixels(work.max_pixels)
+    work.image = image
+
+
+def _inspect(work: _Work) -> None:
+    """Read what the header says and settle the geometry and the output format."""
+    image = work.image
+    work.source_format = image.format or ""
+    work.orientation = _orientation(image)
+    work.icc_profile = image.info.get("icc_profile") or None
+    work.source_size = orientation.displayed_size(image.size, work.orientation)
+    work.geometry = plan(work.source_size, work.spec)
+    work.output = work.spec.output_format or default_output_format(
+        work.source_format, _has_alpha(image)
+    )
+
+
+def _draft(work: _Work) -> None:
+    """Let a JPEG decode at 1/2, 1/4 or 1/8 scale when the target is that much smaller."""
+    image, geometry = work.image, work.geometry
+    full_size = image.size
+    crop = orientation.stored_box(geometry.crop, full_size, work.orientation)
+    target = orientation.stored_size(geometry.size, work.orientation)
+    reduction = min((crop[2] - crop[0]) / target[0], (crop[3] - crop[1]) / target[1])
+    work.crop = crop
+    if reduction < 2 or image.format not in ("JPEG", "MPO"):
+        return
+    # draft() picks the largest scale that keeps the image at least as big as asked.
+    wanted = (math.ceil(full_size[0] / reduction), math.ceil(full_size[1] / reduction))
+    drafted = image.draft(None, wanted)
+    if drafted is not None:
+        _, full_box = drafted  # the whole source in the new scale, fractional at the edges
+        scale = full_box[2] / full_size[0]
+        work.crop = (crop[0] * scale, crop[1] * scale, crop[2] * scale, crop[3] * scale)
+
+
+def _load(work: _Work) -> None:
+    try:
+        work.image.load()
+    except OptimizerError:
+        raise
+    except Image.DecompressionBombError:
+        raise _too_many_pixels(work.max_pixels) from None
+    except Exception:
+        # Decoders fed hostile bytes fail in many ways; every one of them is the source's fault.
+        raise CorruptImage("the source image is damaged and cannot be decoded") from None
+
+
+def _normalise_mode(work: _Work) -> None:
+    image = work.image
+    if image.mode in _OPAQUE_MODES or image.mode in _ALPHA_MODES:
+        return
+    if image.mode.startswith("I"):
+        # 16-bit (or 32-bit) grey: scale into 8 bits rather than clipping at 255.
+        work.image = image.convert("I").point(lambda value: value * (1 / 256)).convert("L")
+    elif image.mode == "1":
+        work.image = image.convert("L")
+    else:  # P, PA, and anything else a decoder may hand over
+        work.image = image.convert("RGBA" if _has_alpha(image) else "RGB")
+
+
+def _resize(work: _Work) -> None:
+    image, crop = work.image, work.crop
+    target = orientation.stored_size(work.geometry.size, work.orientation)
+    if crop == (0, 0, *image.size) and target == image.size:
+        return
+    whole_pixels = tuple(round(edge) for edge in crop)
+    if whole_pixels == crop and (crop[2] - crop[0], crop[3] - crop[1]) == target:
+        work.image = image.crop(whole_pixels)  # same scale: cutting is exact and cheaper
+        return
+    work.image = image.resize(target, Image.Resampling.LANCZOS, box=crop, reducing_gap=REDUCING_GAP)
+
+
+def _upright(work: _Work) -> None:
+    work.image = orientation.upright(work.image, work.orientation)
+
+
+def _colour(work: _Work) -> None:
+    work.image, work.icc_profile = colour.for_output(work.image, work.icc_profile, work.output)
+
+
+def _pad(work: _Work) -> None:
+    geometry = work.geometry
+    if geometry.canvas == geometry.size:
+        return
+    image = work.image
+    if work.output.has_alpha and image.mode not in _ALPHA_MODES:
+        image = image.convert("RGBA" if image.mode == "RGB" else "LA")
+    canvas = Image.new(image.mode, geometry.canvas, _PADDING[image.mode])
+    canvas.paste(image, geometry.offset)
+    work.image = canvas
+
+
+def _encode(work: _Work) -> None:
+    image = work.image
+    # Only the profile goes out: EXIF (with GPS), XMP, comments and text chunks stay behind.
+    image.info = {}
+    options = work.output.save_options(work.spec.quality)
+    if work.icc_profile:
+        options["icc_profile"] = work.icc_profile
+    buffer = io.BytesIO()
+    image.save(buffer, work.output.pillow_format, **options)
+    work.body = buffer.getvalue()
+
+
+_STEPS: tuple[tuple[str, Callable[[_Work], None]], ...] = (
+    ("decode", _open),
+    ("decode", _inspect),
+    ("decode", _draft),
+    ("decode", _load),
+    ("resize", _normalise_mode),
+    ("resize", _resize),
+    ("resize", _upright),
+    ("colour", _colour),
+    ("colour", _pad),
+    ("encode", _encode),
+)
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:
+        return 1  # unreadable EXIF: show the pixels as stored
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+
+
+def _too_many_pixels(limit: int) -> ImageTooLarge:
+    return ImageTooLarge(f"the source image has more than {limit} pixels")

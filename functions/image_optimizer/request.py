@@ -1,0 +1,163 @@
+"""Request parsing: an image key and a raw query string -> a key and a canonical `TransformSpec`.
+
+Everything a client sends is checked here, and every refusal is an `InvalidParameter` or
+`InvalidKey` whose message names the parameter, the value received and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote_to_bytes
+
+from image_optimizer.errors import InvalidKey, InvalidParameter
+from image_optimizer.formats import AVIF, OUTPUT_FORMATS, WEBP, OutputFormat
+from image_optimizer.spec import Fit, TransformSpec
+
+PARAMETERS = ("w", "h", "q", "format", "fit")
+MAX_KEY_BYTES = 1024  # S3's own limit on object keys
+_AUTO = "auto"
+_FORMAT_CHOICES = (*OUTPUT_FORMATS, _AUTO)
+_DIGITS = re.compile(r"[0-9]{1,9}")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SHOWN_VALUE_CHARS = 40
+
+
+def parse_query(raw_query: str, accept: str | None, max_dimension: int) -> TransformSpec:
+    """Validate the query string (as sent, still percent-encoded) into a spec.
+
+    ``accept`` is the request's Accept header, used only to resolve ``format=auto``.
+    """
+    params = _split_query(raw_query)
+    output_format, negotiated = _output_format(params.get("format"), accept)
+    return TransformSpec(
+        width=_integer(params, "w", 1, max_dimension),
+        height=_integer(params, "h", 1, max_dimension),
+        fit=_fit(params.get("fit")),
+        output_format=output_format,
+        quality=_integer(params, "q", 0, 100),
+        negotiated=negotiated,
+    )
+
+
+def parse_key(raw_key: str, *, percent_encoded: bool) -> str:
+    """The object key from the path after ``/images/``.
+
+    Function URLs pass the path still percent-encoded; API Gateway HTTP APIs pass it decoded.
+    """
+    key = _percent_decode(raw_key, "the image key") if percent_encoded else raw_key
+    if not key:
+        raise InvalidKey("the image key is empty: use /images/<key>")
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise InvalidKey(f"the image key is longer than {MAX_KEY_BYTES} bytes")
+    if _CONTROL.search(key):
+        raise InvalidKey("the image key contains control characters")
+    segments = key.split("/")
+    if any(segment in ("", ".", "..") for segment in segments):
+        raise InvalidKey(
+            f"the image key {_shown(key)} has an empty, '.' or '..' segment; "
+            "keys are plain paths such as landscapes/main.jpg"
+        )
+    return key
+
+
+def accepts(accept: str | None, mime_type: str) -> bool:
+    """Whether an Accept header names ``mime_type`` explicitly with a non-zero q."""
+    for item in (accept or "").split(","):
+        media_type, *options = (part.strip() for part in item.split(";"))
+        if media_type.lower() != mime_type:
+            continue
+        for option in options:
+            name, _, value = option.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    return float(value) > 0
+                except ValueError:
+                    return False
+        return True
+    return False
+
+
+def _split_query(raw_query: str) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in raw_query.split("&"):
+        if not pair:
+            continue  # "?w=1&" and "?&w=1" are harmless
+        raw_name, _, raw_value = pair.partition("=")
+        name = _percent_decode(raw_name.replace("+", " "), "a parameter name")
+        if name not in PARAMETERS:
+            raise InvalidParameter(
+                f"unknown parameter {_shown(name)}; allowed: {', '.join(PARAMETERS)}",
+                parameter=name,
+            )
+        value = _percent_decode(raw_value.replace("+", " "), name)
+        if name in params:
+            raise InvalidParameter(f"{name} is given more than once", parameter=name)
+        if not value:
+            raise InvalidParameter(
+                f"{name} is empty; give it a value or leave it out", parameter=name
+            )
+        params[name] = value
+    return params
+
+
+def _percent_decode(text: str, what: str) -> str:
+    if _BAD_ESCAPE.search(text):
+        raise _invalid(what, f"{what} has invalid percent-encoding: {_shown(text)}")
+    try:
+        return unquote_to_bytes(text).decode("utf-8")
+    except UnicodeDecodeError:
+        raise _invalid(what, f"{what} is not valid UTF-8 once percent-decoded") from None
+
+
+def _invalid(what: str, message: str) -> InvalidKey | InvalidParameter:
+    if what == "the image key":
+        return InvalidKey(message)
+    return InvalidParameter(message, parameter=what if what in PARAMETERS else None)
+
+
+def _integer(params: dict[str, str], name: str, low: int, high: int) -> int | None:
+    raw = params.get(name)
+    if raw is None:
+        return None
+    if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
+        raise InvalidParameter(
+            f"{name} must be an integer from {low} to {high}, got {_shown(raw)}", parameter=name
+        )
+    return int(raw)
+
+
+def _fit(raw: str | None) -> Fit:
+    if raw is None:
+        return Fit.COVER
+    try:
+        return Fit(raw)
+    except ValueError:
+        allowed = ", ".join(fit.value for fit in Fit)
+        raise InvalidParameter(
+            f"fit must be one of {allowed}, got {_shown(raw)}", parameter="fit"
+        ) from None
+
+
+def _output_format(raw: str | None, accept: str | None) -> tuple[OutputFormat | None, bool]:
+    if raw is None:
+        return None, False
+    if raw == _AUTO:
+        # The best format the client says it takes; otherwise the source's own rule decides.
+        for candidate in (AVIF, WEBP):
+            if accepts(accept, candidate.mime_type):
+                return candidate, True
+        return None, True
+    if raw not in OUTPUT_FORMATS:
+        raise InvalidParameter(
+            f"format must be one of {', '.join(_FORMAT_CHOICES)}, got {_shown(raw)}",
+            parameter="format",
+        )
+    return OUTPUT_FORMATS[raw], False
+
+
+def _shown(value: str) -> str:
+    """A value quoted for a message, cut short so that a huge value cannot bloat the answer."""
+    if len(value) > _SHOWN_VALUE_CHARS:
+        return repr(value[:_SHOWN_VALUE_CHARS] + "...")
+    return repr(value)

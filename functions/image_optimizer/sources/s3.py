@@ -1,0 +1,70 @@
+"""An S3 bucket (and optional key prefix) as the image source.
+
+One boto3 client per container, made on first use, with short timeouts and bounded retries so
+that a slow S3 costs a request its budget rather than the whole invocation. The endpoint can be
+pointed elsewhere with boto3's own ``AWS_ENDPOINT_URL_S3`` (the tests use a local S3 server).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from image_optimizer.errors import ImageNotFound, SourceTooLarge, SourceUnavailable
+from image_optimizer.sources import too_large_message
+
+_CLIENT_CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=5,
+    retries={"max_attempts": 3, "mode": "standard"},
+    max_pool_connections=16,
+)
+_MISSING_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
+# Without s3:ListBucket, S3 answers a missing key with 403 rather than 404.
+_DENIED_CODES = frozenset({"AccessDenied", "403"})
+
+
+class S3Source:
+    def __init__(self, bucket: str, prefix: str, max_bytes: int) -> None:
+        self._bucket = bucket
+        self._prefix = prefix
+        self._max_bytes = max_bytes
+
+    @cached_property
+    def _client(self) -> Any:  # botocore builds its client classes at run time
+        return boto3.client("s3", config=_CLIENT_CONFIG)
+
+    def describe(self) -> str:
+        return f"s3://{self._bucket}/{self._prefix}"
+
+    def fetch(self, key: str) -> bytes:
+        try:
+            response = self._client.get_object(Bucket=self._bucket, Key=self._prefix + key)
+        except ClientError as error:
+            raise _translated(error, key) from error
+        except BotoCoreError as error:  # connection refused, timeouts, dropped connections
+            raise SourceUnavailable("the image store did not answer; try again") from error
+        body = response["Body"]
+        try:
+            size = response["ContentLength"]
+            if size > self._max_bytes:
+                raise SourceTooLarge(too_large_message(size, self._max_bytes))
+            return body.read()
+        except BotoCoreError as error:
+            raise SourceUnavailable("the image store did not answer; try again") from error
+        finally:
+            body.close()
+
+
+def _translated(error: ClientError, key: str) -> Exception:
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+    if code in _MISSING_CODES or code in _DENIED_CODES:
+        return ImageNotFound(f"no image at {key!r}")
+    if status >= 500 or status == 429 or code in ("SlowDown", "Throttling", "RequestTimeout"):
+        return SourceUnavailable("the image store is busy or failing; try again")
+    return error  # anything else (no such bucket, bad credentials) is a fault of ours: a 500

@@ -1,0 +1,162 @@
+"""The `image-optimizer` command: `serve` the handler locally, `invoke` it on an event file.
+
+Configuration reaches the handler the way it does on Lambda, through environment variables
+(SOURCE_DIR, SOURCE_BUCKET, SOURCE_PREFIX, MEMORY_CACHE_BYTES, ...): the options below only set
+them, so what runs here is configured exactly as a deployed function is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from image_optimizer import __version__
+from image_optimizer_cli.lambda_events import LocalContext, response_body
+from image_optimizer_cli.samples import SAMPLES, ensure_samples
+
+DEFAULT_MEMORY_CACHE_BYTES = 256 * 1024 * 1024
+_SOURCE_VARIABLES = ("SOURCE_DIR", "SOURCE_BUCKET", "SOURCE_PREFIX")
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.run(args)
+    except UsageError as error:
+        parser.exit(EXIT_USAGE, f"image-optimizer: error: {error}\n")
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for; reported in one line, exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="image-optimizer",
+        description="Run the image optimizer's Lambda handler on this machine.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve HTTP locally, each request handled by the real handler",
+        description="Serve HTTP locally: each request becomes a Function URL event for the "
+        "real handler. With no --source and no SOURCE_DIR/SOURCE_BUCKET in the environment, "
+        "it serves generated sample images.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=3000, help="port (default: %(default)s)")
+    serve.add_argument(
+        "--source",
+        metavar="DIR|s3://BUCKET/PREFIX",
+        help="where images come from (default: the environment, else sample images)",
+    )
+    serve.add_argument(
+        "--cache",
+        default="memory",
+        metavar="memory|none",
+        help="the result cache (default: %(default)s)",
+    )
+    serve.set_defaults(run=_serve)
+
+    invoke = commands.add_parser(
+        "invoke",
+        help="run the handler once on an event file and print its response",
+        description="Run the handler once on an event file (as `sam local invoke -e` does) "
+        "and print the response as JSON. Logs go to standard error.",
+    )
+    invoke.add_argument("event", type=Path, help="a JSON event, such as events/*.json")
+    invoke.add_argument(
+        "--body-out", type=Path, metavar="FILE", help="also write the decoded body to FILE"
+    )
+    invoke.set_defaults(run=_invoke)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    _configure_source(args.source)
+    _configure_cache(args.cache)
+    from image_optimizer.app import lambda_handler, service
+    from image_optimizer_cli.server import make_server
+
+    described = service()  # fail now, not on the first request, if the configuration is wrong
+    try:
+        server = make_server(args.host, args.port, lambda_handler)
+    except OSError as error:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
+    base = f"http://{args.host}:{server.server_address[1]}"
+    print(f"image-optimizer {__version__} serving {base}", file=sys.stderr)
+    print(f"  source: {described.source.describe()}", file=sys.stderr)
+    print(f"  cache:  {described.cache.describe()}", file=sys.stderr)
+    if os.environ.get("SOURCE_DIR") == str(_samples_folder()):
+        print(
+            f"  try:    curl -o out.webp '{base}/images/{SAMPLES[0]}?w=400&format=webp'",
+            file=sys.stderr,
+        )
+    with server:
+        server.serve_forever()
+    return 0
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    try:
+        event = json.loads(args.event.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot read event {args.event}: {error}") from None
+    from image_optimizer.app import lambda_handler, logger
+
+    # As `sam local invoke` does: the response alone on stdout, the function's logs on stderr.
+    logger.registered_handler.setStream(sys.stderr)
+    response: dict[str, Any] = lambda_handler(event, LocalContext())
+    if args.body_out:
+        args.body_out.write_bytes(response_body(response))
+    print(json.dumps(response, indent=2))
+    return 0
+
+
+def _configure_source(source: str | None) -> None:
+    if source is None and any(os.environ.get(name) for name in ("SOURCE_DIR", "SOURCE_BUCKET")):
+        return
+    for name in _SOURCE_VARIABLES:
+        os.environ.pop(name, None)
+    if source is None:
+        os.environ["SOURCE_DIR"] = str(ensure_samples(_samples_folder()))
+    elif source.startswith("s3://"):
+        bucket, _, prefix = source.removeprefix("s3://").partition("/")
+        if not bucket:
+            raise UsageError(f"--source {source!r} names no bucket; use s3://BUCKET/PREFIX")
+        os.environ["SOURCE_BUCKET"] = bucket
+        os.environ["SOURCE_PREFIX"] = prefix
+    elif Path(source).is_dir():
+        os.environ["SOURCE_DIR"] = str(Path(source).resolve())
+    else:
+        raise UsageError(f"--source {source!r} is neither a folder nor s3://BUCKET/PREFIX")
+
+
+def _configure_cache(cache: str) -> None:
+    if cache == "memory":
+        os.environ.setdefault("MEMORY_CACHE_BYTES", str(DEFAULT_MEMORY_CACHE_BYTES))
+    elif cache == "none":
+        os.environ["MEMORY_CACHE_BYTES"] = "0"
+    else:
+        raise UsageError(f"--cache must be memory or none, got {cache!r}")
+
+
+def _samples_folder() -> Path:
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "image-optimizer" / "samples"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
