@@ -49,8 +49,9 @@ def service() -> ImageService:
 
 
 @app.route("/health", method=list(ALLOWED_METHODS))
-def health() -> dict[str, str]:
-    return {"status": "ok", "version": __version__}
+def health() -> Response:
+    body = {"status": "ok", "version": __version__}
+    return Response(HTTPStatus.OK, "application/json", body, {"Cache-Control": "no-store"})
 
 
 @app.route(f"{IMAGES_PREFIX}.*", method=list(ALLOWED_METHODS))

@@ -117,8 +117,11 @@ def _invoke(args: argparse.Namespace) -> int:
     from image_optimizer.app import lambda_handler, logger
 
     # As `sam local invoke` does: the response alone on stdout, the function's logs on stderr.
-    logger.registered_handler.setStream(sys.stderr)
-    response: dict[str, Any] = lambda_handler(event, LocalContext())
+    previous = logger.registered_handler.setStream(sys.stderr)
+    try:
+        response: dict[str, Any] = lambda_handler(event, LocalContext())
+    finally:
+        logger.registered_handler.setStream(previous)
     if args.body_out:
         args.body_out.write_bytes(response_body(response))
     print(json.dumps(response, indent=2))

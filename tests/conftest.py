@@ -1,0 +1,146 @@
+"""Shared fixtures: the real-world corpus, S3 over HTTP (moto's server on loopback), the handler.
+
+Nothing is skipped: a test that needs something missing (the corpus, a free port) fails.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+from PIL import Image
+
+from image_optimizer import app
+from image_optimizer_cli.lambda_events import LocalContext, function_url_event, response_body
+from image_optimizer_cli.samples import SAMPLES, ensure_samples
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+EVENTS = ROOT / "events"
+BUCKET = "test-originals"
+PREFIX = "originals/"
+CORPUS_FILES = sorted(
+    path.name for path in CORPUS.glob("*") if path.suffix in {".jpg", ".png", ".gif", ".webp"}
+)
+
+Invoke = Callable[..., dict[str, Any]]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not CORPUS_FILES:
+        raise pytest.UsageError(f"the image corpus is missing: expected files in {CORPUS}")
+
+
+@pytest.fixture(scope="session")
+def samples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return ensure_samples(tmp_path_factory.mktemp("samples"))
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(samples_dir: Path) -> Iterator[str]:
+    """moto's S3 server on a free loopback port, holding the samples and the corpus."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        patch.delenv("AWS_PROFILE", raising=False)
+        patch.setenv("AWS_ENDPOINT_URL_S3", endpoint)
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        for key in SAMPLES:
+            s3.upload_file(str(samples_dir / key), BUCKET, PREFIX + key)
+        for name in CORPUS_FILES:
+            s3.upload_file(str(CORPUS / name), BUCKET, f"{PREFIX}corpus/{name}")
+        yield endpoint
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_endpoint: str) -> Any:
+    return boto3.client("s3", endpoint_url=s3_endpoint)
+
+
+@pytest.fixture
+def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Set the handler's environment, as a Lambda deployment would, and start a fresh container."""
+
+    def apply(**variables: str) -> None:
+        for name in (
+            "SOURCE_BUCKET",
+            "SOURCE_PREFIX",
+            "SOURCE_DIR",
+            "MAX_DIMENSION",
+            "MAX_SOURCE_BYTES",
+            "MAX_SOURCE_PIXELS",
+            "CACHE_CONTROL",
+            "MEMORY_CACHE_BYTES",
+        ):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        app.settings.cache_clear()
+        app.service.cache_clear()
+
+    yield apply
+    app.settings.cache_clear()
+    app.service.cache_clear()
+
+
+@pytest.fixture
+def s3_handler(s3_endpoint: str, configure: Callable[..., None]) -> Callable[..., None]:
+    """The handler reading from the test bucket; call it with more variables to change them."""
+
+    def apply(**variables: str) -> None:
+        configure(SOURCE_BUCKET=BUCKET, SOURCE_PREFIX=PREFIX, **variables)
+
+    apply()
+    return apply
+
+
+@pytest.fixture
+def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The handler's JSON log records, as Lambda would collect them from standard output."""
+    stream = io.StringIO()
+    previous = app.logger.registered_handler.setStream(stream)
+
+    def records() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in stream.getvalue().splitlines() if line]
+
+    yield records
+    app.logger.registered_handler.setStream(previous)
+
+
+def invoke_event(event: dict[str, Any]) -> dict[str, Any]:
+    return app.lambda_handler(event, LocalContext())
+
+
+def get(target: str, method: str = "GET", **headers: str) -> dict[str, Any]:
+    """Invoke the handler with a Function URL event for ``target`` (path and query)."""
+    return invoke_event(function_url_event(method, target, headers.items()))
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return event
+
+
+def decoded(response: dict[str, Any]) -> Image.Image:
+    image = Image.open(io.BytesIO(response_body(response)))
+    image.load()
+    return image
+
+
+def error_of(response: dict[str, Any]) -> dict[str, str]:
+    assert response["headers"]["Content-Type"] == "application/json"
+    error: dict[str, str] = json.loads(response["body"])["error"]
+    return error

@@ -1,0 +1,173 @@
+"""`image-optimizer`: `serve` as a real process answering HTTP, `invoke` on the sample events."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import BUCKET, EVENTS, PREFIX
+from image_optimizer import __version__
+from image_optimizer_cli.main import main
+from images import decode
+
+BANNER = re.compile(r"serving (http://127\.0\.0\.1:\d+)")
+
+
+def start_server(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "image_optimizer_cli.main", "serve", "--port", "0", *args],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:  # the banner comes first; the process fails loudly otherwise
+        match = BANNER.search(line)
+        if match:
+            return process, match.group(1)
+    process.wait(timeout=10)
+    raise AssertionError(f"the server did not start (exit {process.returncode})")
+
+
+def fetch(url: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers.items()), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers.items()), error.read()
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SOURCE_", "MEMORY_CACHE", "MAX_"))
+    }
+    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
+    return env
+
+
+@pytest.fixture
+def default_server(clean_env: dict[str, str]) -> Iterator[str]:
+    process, base = start_server(env=clean_env)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_serve_with_no_options_serves_the_samples(default_server: str) -> None:
+    status, headers, body = fetch(f"{default_server}/images/landscapes/main.jpg?w=400&format=webp")
+    assert status == 200
+    assert headers["content-type"] == "image/webp"
+    image = decode(body)
+    assert (image.format, image.width) == ("WEBP", 400)
+    assert headers["x-cache"] == "miss"
+    _, again, _ = fetch(f"{default_server}/images/landscapes/main.jpg?w=400&format=webp")
+    assert again["x-cache"] == "hit"
+
+
+def test_serve_passes_errors_and_head_through(default_server: str) -> None:
+    status, headers, body = fetch(f"{default_server}/images/landscapes/main.jpg?w=abc")
+    assert status == 400
+    assert json.loads(body)["error"]["parameter"] == "w"
+    status, headers, body = fetch(f"{default_server}/images/photos/portrait.jpg?w=300", "HEAD")
+    assert status == 200
+    assert body == b""
+    assert int(headers["content-length"]) > 0
+    status, headers, _ = fetch(f"{default_server}/images/photos/portrait.jpg", "DELETE")
+    assert status == 405
+    assert headers["allow"] == "GET, HEAD"
+
+
+def test_serve_from_s3_without_a_cache(clean_env: dict[str, str], s3_endpoint: str) -> None:
+    env = {**clean_env, "AWS_ENDPOINT_URL_S3": s3_endpoint}
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    env["AWS_DEFAULT_REGION"] = "us-east-1"
+    process, base = start_server("--source", f"s3://{BUCKET}/{PREFIX}", "--cache", "none", env=env)
+    try:
+        status, headers, body = fetch(f"{base}/images/corpus/tree.webp?w=100")
+        assert status == 200
+        assert decode(body).size == (100, 75)
+        _, headers, _ = fetch(f"{base}/images/corpus/tree.webp?w=100")
+        assert headers["x-cache"] == "miss"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_serve_from_a_folder(clean_env: dict[str, str], samples_dir: Path) -> None:
+    process, base = start_server("--source", str(samples_dir), env=clean_env)
+    try:
+        status, _, body = fetch(f"{base}/images/logos/badge.png?w=50&format=avif")
+        assert status == 200
+        assert decode(body).size == (50, 50)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["serve", "--source", "/no/such/folder"], "neither a folder nor s3://BUCKET/PREFIX"),
+        (["serve", "--source", "s3:///prefix"], "names no bucket"),
+        (["serve", "--cache", "disk"], "--cache must be"),
+        (["invoke", "/no/such/event.json"], "cannot read event"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error
+    assert error.startswith("image-optimizer: error:")
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"image-optimizer {__version__}"
+
+
+def test_invoke_prints_the_response_and_writes_the_body(
+    s3_handler: Callable[..., None], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = tmp_path / "out.webp"
+    assert main(["invoke", str(EVENTS / "function-url-get.json"), "--body-out", str(body)]) == 0
+    response = json.loads(capsys.readouterr().out)
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"] == "image/webp"
+    assert decode(body.read_bytes()).width == 400
+
+
+@pytest.mark.parametrize(
+    ("event", "status"),
+    [
+        ("function-url-get.json", 200),
+        ("function-url-not-found.json", 404),
+        ("function-url-bad-parameter.json", 400),
+        ("function-url-head-auto-format.json", 200),
+        ("http-api-get.json", 200),
+    ],
+)
+def test_every_sample_event_through_invoke(
+    s3_handler: Callable[..., None], event: str, status: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["invoke", str(EVENTS / event)]) == 0
+    assert json.loads(capsys.readouterr().out)["statusCode"] == status

@@ -1,0 +1,44 @@
+"""Every real-world file in ../shared/corpus, w=400, in every output format, through the handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from PIL import Image, ImageOps
+
+from conftest import CORPUS, CORPUS_FILES, decoded, get
+from image_optimizer.formats import OUTPUT_FORMATS
+
+FORMATS = ("jpeg", "png", "webp", "avif", "gif")
+HAS_ALPHA = {"alpha-3mp.png", "palette-trns.png"}
+
+
+def expected_size(name: str, width: int) -> tuple[int, int]:
+    upright = ImageOps.exif_transpose(Image.open(CORPUS / name))
+    assert upright is not None
+    source_width, source_height = upright.size
+    target = min(width, source_width)
+    return target, round(source_height * target / source_width)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("name", CORPUS_FILES)
+def test_w400_in_every_format(s3_handler: Callable[..., None], name: str, fmt: str) -> None:
+    response = get(f"/images/corpus/{name}?w=400&format={fmt}")
+    assert response["statusCode"] == 200, response["body"][:300]
+    assert response["headers"]["Content-Type"] == OUTPUT_FORMATS[fmt].mime_type
+    image = decoded(response)
+    assert image.format == OUTPUT_FORMATS[fmt].pillow_format
+    assert image.size == expected_size(name, 400)
+    assert getattr(image, "n_frames", 1) == 1
+    assert not image.getexif()
+    if fmt in ("png", "webp", "avif"):
+        assert (image.mode == "RGBA") == (name in HAS_ALPHA)
+    if fmt == "jpeg":
+        assert image.mode == "RGB"  # CMYK included: converted for browsers
+
+
+def test_the_index_example_phone_photo_is_portrait(s3_handler: Callable[..., None]) -> None:
+    image = decoded(get("/images/corpus/phone-12mp-orient6-icc.jpg?w=400"))
+    assert image.size == (400, 533)

@@ -1,0 +1,89 @@
+"""Geometry: output sizes and crops for every fit, and the no-enlargement rule."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from image_optimizer.geometry import Geometry, plan
+from image_optimizer.spec import Fit, TransformSpec
+
+SOURCE = (1000, 500)  # 2:1 landscape
+FULL = (0.0, 0.0, 1000.0, 500.0)
+
+
+def geometry(width: int | None, height: int | None, fit: Fit = Fit.COVER) -> Geometry:
+    return plan(SOURCE, TransformSpec(width, height, fit))
+
+
+def test_no_size_keeps_the_source() -> None:
+    assert geometry(None, None) == Geometry(FULL, SOURCE, SOURCE)
+
+
+def test_one_side_keeps_the_aspect_ratio() -> None:
+    assert geometry(400, None) == Geometry(FULL, (400, 200), (400, 200))
+    assert geometry(None, 100) == Geometry(FULL, (200, 100), (200, 100))
+
+
+def test_one_side_is_never_enlarged() -> None:
+    assert geometry(3000, None).size == SOURCE
+    assert geometry(None, 501).size == SOURCE
+
+
+@pytest.mark.parametrize(
+    ("fit", "crop", "size", "canvas"),
+    [
+        (Fit.COVER, (250, 0, 750, 500), (200, 200), (200, 200)),
+        (Fit.CONTAIN, FULL, (200, 100), (200, 200)),
+        (Fit.FILL, FULL, (200, 200), (200, 200)),
+        (Fit.INSIDE, FULL, (200, 100), (200, 100)),
+        (Fit.OUTSIDE, FULL, (400, 200), (400, 200)),
+    ],
+)
+def test_a_square_box_on_a_wide_source(
+    fit: Fit, crop: tuple[float, ...], size: tuple[int, int], canvas: tuple[int, int]
+) -> None:
+    assert geometry(200, 200, fit) == Geometry(crop, size, canvas)  # type: ignore[arg-type]
+
+
+def test_cover_crops_the_centre_of_a_tall_box() -> None:
+    result = geometry(100, 400, Fit.COVER)
+    assert result.size == (100, 400)
+    assert result.crop == (437, 0, 437 + 125, 500)
+
+
+def test_a_box_larger_than_the_source_shrinks_as_a_whole() -> None:
+    # Filling 800x800 from 1000x500 would enlarge; a 500x500 crop keeps the square asked for.
+    assert geometry(800, 800, Fit.COVER) == Geometry((250, 0, 750, 500), (500, 500), (500, 500))
+    assert geometry(2000, 2000, Fit.FILL).size == (500, 500)
+    assert geometry(2000, 2000, Fit.INSIDE).size == SOURCE
+    assert geometry(2000, 2000, Fit.OUTSIDE).size == SOURCE
+    contain = geometry(4000, 4000, Fit.CONTAIN)
+    assert contain.size == SOURCE
+    assert contain.canvas == (1000, 1000)
+    assert contain.offset == (0, 250)
+
+
+sizes = st.integers(1, 5000)
+
+
+@given(source=st.tuples(sizes, sizes), box=st.tuples(sizes, sizes), fit=st.sampled_from(Fit))
+def test_every_plan_is_sane(source: tuple[int, int], box: tuple[int, int], fit: Fit) -> None:
+    result = plan(source, TransformSpec(box[0], box[1], fit))
+    left, top, right, bottom = result.crop
+    assert 0 <= left < right <= source[0]
+    assert 0 <= top < bottom <= source[1]
+    # never enlarged: at most one source pixel per output pixel, give or take rounding
+    assert result.size[0] <= right - left + 1
+    assert result.size[1] <= bottom - top + 1
+    assert result.size[0] <= result.canvas[0]
+    assert result.size[1] <= result.canvas[1]
+    if fit in (Fit.COVER, Fit.FILL, Fit.CONTAIN):
+        assert result.canvas[0] <= box[0]
+        assert result.canvas[1] <= box[1]
+        # the box's aspect ratio is kept (to a pixel of rounding)
+        assert abs(result.canvas[0] * box[1] - result.canvas[1] * box[0]) <= max(box)
+    if fit is Fit.INSIDE:
+        assert result.size[0] <= box[0]
+        assert result.size[1] <= box[1]

@@ -1,0 +1,266 @@
+"""The handler end to end: real-shaped events, S3 over HTTP (moto's server), the HTTP contract."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from conftest import BUCKET, PREFIX, decoded, error_of, get, invoke_event, load_event
+from image_optimizer import app
+from images import encode, gradient
+
+
+@pytest.fixture(autouse=True)
+def _s3(s3_handler: Callable[..., None]) -> None:
+    """Every test here reads from the test bucket unless it configures otherwise."""
+
+
+def test_the_sample_function_url_event_gives_a_webp_400_wide() -> None:
+    response = invoke_event(load_event("function-url-get.json"))
+    assert response["statusCode"] == 200
+    assert response["isBase64Encoded"] is True
+    headers = response["headers"]
+    assert headers["Content-Type"] == "image/webp"
+    assert headers["Cache-Control"] == "public, max-age=86400"
+    assert headers["ETag"].startswith('"')
+    assert headers["ETag"].endswith('"')
+    assert headers["X-Cache"] == "miss"
+    assert "decode;dur=" in headers["Server-Timing"]
+    assert "total;dur=" in headers["Server-Timing"]
+    image = decoded(response)
+    assert image.format == "WEBP"
+    assert image.width == 400
+    assert int(headers["Content-Length"]) == len(base64.b64decode(response["body"]))
+
+
+def test_the_sample_http_api_event_gives_an_upright_avif_square() -> None:
+    response = invoke_event(load_event("http-api-get.json"))
+    assert response["statusCode"] == 200
+    image = decoded(response)
+    assert image.format == "AVIF"
+    assert image.size == (300, 300)
+    # the arrow in the sample points up once EXIF orientation 6 is applied: red above centre
+    top = image.crop((140, 40, 160, 80)).convert("RGB").resize((1, 1)).getpixel((0, 0))
+    assert top[0] > 150
+    assert top[1] < 120
+
+
+def test_the_sample_missing_image_event_is_404() -> None:
+    response = invoke_event(load_event("function-url-not-found.json"))
+    assert response["statusCode"] == 404
+    assert error_of(response)["code"] == "image_not_found"
+    assert response["headers"]["Cache-Control"] == "public, max-age=60"
+
+
+def test_the_sample_bad_parameter_event_is_400_naming_w() -> None:
+    response = invoke_event(load_event("function-url-bad-parameter.json"))
+    assert response["statusCode"] == 400
+    error = error_of(response)
+    assert error == {
+        "code": "invalid_parameter",
+        "message": "w must be an integer from 1 to 4096, got 'abc'",
+        "parameter": "w",
+    }
+
+
+def test_the_sample_head_event_negotiates_the_format_and_sends_no_body() -> None:
+    response = invoke_event(load_event("function-url-head-auto-format.json"))
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"] == "image/avif"
+    assert response["headers"]["Vary"] == "Accept"
+    assert int(response["headers"]["Content-Length"]) > 0
+    assert base64.b64decode(response["body"]) == b""
+
+
+def test_head_answers_like_get_without_the_body() -> None:
+    head = get("/images/logos/badge.png?w=100", "HEAD")
+    full = get("/images/logos/badge.png?w=100")
+    assert head["headers"]["ETag"] == full["headers"]["ETag"]
+    assert head["headers"]["Content-Length"] == full["headers"]["Content-Length"]
+
+
+def test_format_auto_without_avif_or_webp_keeps_the_source_format() -> None:
+    response = get("/images/logos/badge.png?w=64&format=auto", accept="*/*")
+    assert response["headers"]["Content-Type"] == "image/png"
+    assert response["headers"]["Vary"] == "Accept"
+    assert decoded(response).mode == "RGBA"
+
+
+def test_no_vary_header_without_format_auto() -> None:
+    assert "Vary" not in get("/images/logos/badge.png?w=64&format=webp")["headers"]
+
+
+def test_an_unchanged_image_is_304() -> None:
+    first = get("/images/landscapes/main.jpg?w=120")
+    etag = first["headers"]["ETag"]
+    again = get("/images/landscapes/main.jpg?w=120", **{"if-none-match": etag})
+    assert again["statusCode"] == 304
+    assert again["headers"]["ETag"] == etag
+    assert base64.b64decode(again["body"] or "") == b""
+    listed = get("/images/landscapes/main.jpg?w=120", **{"if-none-match": f'"x", W/{etag}'})
+    assert listed["statusCode"] == 304
+    other = get("/images/landscapes/main.jpg?w=120", **{"if-none-match": '"stale"'})
+    assert other["statusCode"] == 200
+
+
+def test_the_same_output_has_the_same_etag_and_another_output_another() -> None:
+    first = get("/images/landscapes/main.jpg?w=120&format=jpg")
+    second = get("/images/landscapes/main.jpg?format=jpeg&w=120")
+    third = get("/images/landscapes/main.jpg?w=121&format=jpeg")
+    assert first["headers"]["ETag"] == second["headers"]["ETag"]
+    assert first["headers"]["ETag"] != third["headers"]["ETag"]
+
+
+def test_a_key_with_spaces_and_accents(s3: Any) -> None:
+    key = "photos/été à la plage.png"
+    s3.put_object(Bucket=BUCKET, Key=PREFIX + key, Body=encode(gradient(), "PNG"))
+    encoded = "/images/photos/%C3%A9t%C3%A9%20%C3%A0%20la%20plage.png?w=30"
+    assert get(encoded)["statusCode"] == 200
+    # API Gateway HTTP APIs hand over the path already decoded
+    event = load_event("http-api-get.json")
+    event["rawPath"] = f"/images/{key}"
+    event["rawQueryString"] = "w=30"
+    event["requestContext"]["http"]["path"] = event["rawPath"]
+    assert invoke_event(event)["statusCode"] == 200
+
+
+@pytest.mark.parametrize(
+    ("target", "status", "code"),
+    [
+        ("/images/landscapes/main.jpg?w=400&width=3", 400, "invalid_parameter"),
+        ("/images/landscapes/main.jpg?q=200", 400, "invalid_parameter"),
+        ("/images/landscapes/main.jpg?format=bmp", 400, "invalid_parameter"),
+        ("/images/landscapes/main.jpg?fit=zoom&w=1&h=1", 400, "invalid_parameter"),
+        ("/images/landscapes/main.jpg?w=1&w=2", 400, "invalid_parameter"),
+        ("/images/landscapes/main.jpg?h=", 400, "invalid_parameter"),
+        ("/images/landscapes/../secrets.jpg", 400, "invalid_key"),
+        ("/images//etc/passwd", 400, "invalid_key"),
+        ("/images/", 400, "invalid_key"),
+        ("/images/bad%zz.jpg", 400, "invalid_key"),
+        ("/images/nothing/here.jpg", 404, "image_not_found"),
+        ("/", 404, "route_not_found"),
+        ("/imagesx/a.jpg", 404, "route_not_found"),
+    ],
+)
+def test_bad_requests_get_the_error_the_contract_names(target: str, status: int, code: str) -> None:
+    response = get(target)
+    assert response["statusCode"] == status
+    error = error_of(response)
+    assert error["code"] == code
+    assert error["message"]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+def test_other_methods_are_405_with_allow(method: str) -> None:
+    for target in ("/images/landscapes/main.jpg", "/health"):
+        response = get(target, method)
+        assert response["statusCode"] == 405
+        assert response["headers"]["Allow"] == "GET, HEAD"
+        assert error_of(response)["code"] == "method_not_allowed"
+
+
+def test_health() -> None:
+    response = get("/health")
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["status"] == "ok"
+    assert response["headers"]["Cache-Control"] == "no-store"
+
+
+def test_a_source_over_max_source_bytes_is_413(s3_handler: Callable[..., None]) -> None:
+    s3_handler(MAX_SOURCE_BYTES="100000")
+    response = get("/images/landscapes/main.jpg?w=100")
+    assert response["statusCode"] == 413
+    assert error_of(response)["code"] == "source_too_large"
+
+
+def test_a_source_over_max_source_pixels_is_413(s3_handler: Callable[..., None]) -> None:
+    s3_handler(MAX_SOURCE_PIXELS="1000000")
+    response = get("/images/landscapes/main.jpg?w=100")
+    assert response["statusCode"] == 413
+    assert error_of(response)["code"] == "image_too_large"
+
+
+def test_max_dimension_is_configurable(s3_handler: Callable[..., None]) -> None:
+    s3_handler(MAX_DIMENSION="500")
+    response = get("/images/landscapes/main.jpg?w=501")
+    assert error_of(response)["message"] == "w must be an integer from 1 to 500, got '501'"
+
+
+def test_cache_control_is_configurable(s3_handler: Callable[..., None]) -> None:
+    s3_handler(CACHE_CONTROL="public, max-age=31536000, immutable")
+    response = get("/images/logos/badge.png?w=10")
+    assert response["headers"]["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "status"),
+    [
+        (b"this is not an image at all", "unsupported_image", 415),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 64, "corrupt_image", 422),
+    ],
+)
+def test_a_source_that_is_not_a_decodable_image(
+    s3: Any, body: bytes, code: str, status: int
+) -> None:
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}broken/{code}.jpg", Body=body)
+    response = get(f"/images/broken/{code}.jpg?w=100")
+    assert response["statusCode"] == status
+    assert error_of(response)["code"] == code
+
+
+def test_an_output_too_big_for_a_lambda_response_is_413(s3: Any) -> None:
+    noise = Image.effect_noise((1600, 1600), 128).convert("RGB")
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}noise.png", Body=encode(noise, "PNG"))
+    response = get("/images/noise.png?format=png")
+    assert response["statusCode"] == 413
+    error = error_of(response)
+    assert error["code"] == "output_too_large"
+    assert "smaller w or h" in error["message"]
+    assert len(json.dumps(response)) < 6 * 1024 * 1024
+
+
+def test_every_success_fits_in_a_lambda_response() -> None:
+    assert app.MAX_BODY_BYTES * 4 / 3 < app.LAMBDA_RESPONSE_LIMIT - 16 * 1024
+
+
+def test_an_unreachable_s3_is_503_without_internals(
+    s3_handler: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")  # discard port: refused
+    s3_handler()
+    response = get("/images/landscapes/main.jpg?w=100")
+    assert response["statusCode"] == 503
+    assert error_of(response)["code"] == "source_unavailable"
+    assert response["headers"]["Cache-Control"] == "no-store"
+    assert "127.0.0.1" not in response["body"]
+
+
+def test_a_missing_bucket_is_our_fault_500_without_internals(
+    s3_handler: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3_handler()
+    monkeypatch.setenv("SOURCE_BUCKET", "no-such-bucket")
+    app.settings.cache_clear()
+    app.service.cache_clear()
+    response = get("/images/landscapes/main.jpg?w=100")
+    assert response["statusCode"] == 500
+    assert error_of(response)["code"] == "internal_error"
+    assert "no-such-bucket" not in response["body"]
+
+
+def test_one_structured_record_per_image(log_lines: Callable[[], list[dict[str, Any]]]) -> None:
+    get("/images/landscapes/main.jpg?w=200&format=webp")
+    served = [record for record in log_lines() if record["message"] == "image served"]
+    assert len(served) == 1
+    record = served[0]
+    assert record["key"] == "landscapes/main.jpg"
+    assert record["source_bytes"] > record["output_bytes"] > 0
+    assert record["bytes_saved"] == record["source_bytes"] - record["output_bytes"]
+    assert record["processing_ms"] > 0
+    assert {"fetch", "decode", "resize", "encode"} <= set(record["timings_ms"])
+    assert record["correlation_id"]

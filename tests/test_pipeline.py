@@ -1,0 +1,302 @@
+"""The pipeline: geometry, orientation, modes, alpha, colour, metadata, formats, refusals."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageCms, ImageOps
+
+from conftest import CORPUS
+from image_optimizer.errors import CorruptImage, ImageTooLarge, UnsupportedImage
+from image_optimizer.formats import AVIF, GIF, JPEG, OUTPUT_FORMATS, PNG, WEBP, OutputFormat
+from image_optimizer.geometry import plan
+from image_optimizer.pipeline import Rendition, render
+from image_optimizer.spec import Fit, TransformSpec
+from images import decode, encode, gradient, png_claiming_size, psnr, with_orientation
+
+LIMIT = 100_000_000
+FORMATS = (JPEG, PNG, WEBP, AVIF, GIF)
+
+
+def run(data: bytes, **spec: object) -> tuple[Rendition, Image.Image]:
+    rendition = render(data, TransformSpec(**spec), LIMIT)  # type: ignore[arg-type]
+    return rendition, decode(rendition.body)
+
+
+def reference(upright: Image.Image, spec: TransformSpec) -> Image.Image:
+    """What a careful, slow pipeline makes: orient first, then one LANCZOS resize of the crop."""
+    geometry = plan(upright.size, spec)
+    return upright.resize(geometry.size, Image.Resampling.LANCZOS, box=geometry.crop)
+
+
+SPECS = [
+    TransformSpec(width=120),
+    TransformSpec(height=50),
+    TransformSpec(width=90, height=90, fit=Fit.COVER),
+    TransformSpec(width=150, height=40, fit=Fit.COVER),
+    TransformSpec(width=100, height=100, fit=Fit.FILL),
+    TransformSpec(width=100, height=100, fit=Fit.INSIDE),
+    TransformSpec(width=100, height=100, fit=Fit.OUTSIDE),
+]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.canonical())
+def test_every_orientation_matches_orienting_first(orientation: int, spec: TransformSpec) -> None:
+    data = with_orientation(gradient(), orientation, "PNG")
+    upright = ImageOps.exif_transpose(decode(data))
+    assert upright is not None
+    lossless = TransformSpec(spec.width, spec.height, spec.fit, PNG)
+    _, output = run(data, **_fields(lossless))
+    expected = reference(upright, spec)
+    assert output.size == expected.size
+    assert psnr(output, expected) > 45
+
+
+def test_a_phone_photo_w400_is_400_wide_and_portrait() -> None:
+    rendition, output = run((CORPUS / "phone-12mp-orient6-icc.jpg").read_bytes(), width=400)
+    assert output.size == (400, 533)
+    assert (rendition.source_width, rendition.source_height) == (3024, 4032)
+
+
+@pytest.mark.parametrize("width", [400, 1200])
+def test_drafted_jpeg_keeps_the_quality_of_a_full_decode(width: int) -> None:
+    data = (CORPUS / "flickr-6mp.jpg").read_bytes()
+    _, output = run(data, width=width, output_format=PNG)
+    full = decode(data)
+    expected = reference(full, TransformSpec(width=width))
+    # draft()'s box keeps the output aligned; without it the result shifts and drops ~3 dB.
+    assert psnr(output, expected) > 42
+
+
+def test_the_drafted_box_is_carried_into_the_crop() -> None:
+    # A cover crop of a JPEG big enough to draft: it must land where a full decode's crop would.
+    data = encode(gradient((2400, 1600)), "JPEG", quality=95)
+    spec = TransformSpec(width=200, height=300, fit=Fit.COVER)
+    _, output = run(data, **_fields(TransformSpec(200, 300, Fit.COVER, PNG)))
+    assert psnr(output, reference(decode(data), spec)) > 38
+
+
+MODES = ["1", "L", "LA", "P", "PA-trns", "RGB", "RGBA", "CMYK", "I;16"]
+
+
+def source_in_mode(mode: str) -> bytes:
+    picture = gradient((240, 160))
+    match mode:
+        case "CMYK":
+            return encode(picture.convert("CMYK"), "JPEG", quality=95)
+        case "PA-trns":
+            palette = picture.convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
+            return encode(palette, "PNG", transparency=0)
+        case "LA" | "RGBA":
+            image = picture.convert(mode)
+            image.putalpha(Image.linear_gradient("L").resize(image.size))
+            return encode(image, "PNG")
+        case "I;16":  # what Pillow decodes a 16-bit grey PNG to
+            wide = Image.linear_gradient("L").resize((240, 160)).convert("I")
+            return encode(wide.point(lambda value: value * 257).convert("I;16"), "PNG")
+        case _:
+            return encode(picture.convert(mode), "PNG")
+
+
+@pytest.mark.parametrize("output", FORMATS, ids=lambda fmt: fmt.name)
+@pytest.mark.parametrize("mode", MODES)
+def test_every_mode_converts_to_every_format(mode: str, output: OutputFormat) -> None:
+    rendition, image = run(source_in_mode(mode), width=120, output_format=output)
+    assert image.format == output.pillow_format
+    assert image.size == (120, 80)
+    assert rendition.output_format is output
+    has_alpha = mode in ("LA", "RGBA", "PA-trns")
+    if output in (PNG, WEBP, AVIF):
+        assert (image.mode in ("RGBA", "LA")) == has_alpha
+    if output is JPEG:
+        assert image.mode in ("RGB", "L")
+
+
+def test_sixteen_bit_grey_is_scaled_not_clipped() -> None:
+    _, image = run(source_in_mode("I;16"), output_format=PNG)
+    low, high = image.convert("L").getextrema()
+    assert low < 10
+    assert high > 245
+
+
+def test_alpha_is_flattened_onto_white_for_jpeg() -> None:
+    transparent = Image.new("RGBA", (50, 50), (255, 0, 0, 0))
+    transparent.paste((0, 0, 255, 255), (0, 0, 25, 50))
+    _, image = run(encode(transparent, "PNG"), output_format=JPEG)
+    red, green, blue = image.getpixel((40, 25))  # type: ignore[misc]
+    assert min(red, green, blue) > 240  # white, not black or red
+    assert image.getpixel((10, 25))[2] > 200  # type: ignore[index]
+
+
+@pytest.mark.parametrize("output", [PNG, WEBP, AVIF], ids=lambda fmt: fmt.name)
+def test_alpha_is_kept_where_the_format_has_it(output: OutputFormat) -> None:
+    data = (CORPUS / "palette-trns.png").read_bytes()
+    _, image = run(data, width=200, output_format=output)
+    assert image.mode == "RGBA"
+    assert image.getextrema()[3][0] < 10  # still transparent somewhere
+
+
+def test_gif_output_keeps_transparency() -> None:
+    _, image = run((CORPUS / "palette-trns.png").read_bytes(), width=200, output_format=GIF)
+    assert "transparency" in image.info
+
+
+def test_contain_pads_with_white_or_transparency() -> None:
+    data = encode(gradient((300, 100)), "JPEG", quality=95)
+    _, jpeg = run(data, width=100, height=100, fit=Fit.CONTAIN)
+    assert jpeg.size == (100, 100)
+    assert min(jpeg.getpixel((50, 2))) > 240  # type: ignore[arg-type]
+    _, png = run(data, width=100, height=100, fit=Fit.CONTAIN, output_format=PNG)
+    assert png.mode == "RGBA"
+    assert png.getpixel((50, 2))[3] == 0  # type: ignore[index]
+    assert png.getpixel((50, 50))[3] == 255  # type: ignore[index]
+
+
+def test_metadata_is_stripped_but_the_profile_is_kept() -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x8825] = {1: "N", 2: (52.0, 22.0, 1.0)}  # GPS
+    p3 = CORPUS / "phone-12mp-orient6-icc.jpg"
+    icc = Image.open(p3).info["icc_profile"]
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+    source = encode(gradient(), "JPEG", exif=exif.tobytes(), icc_profile=icc, xmp=xmp)
+    assert decode(source).getexif()
+    for output in (JPEG, PNG, WEBP, AVIF):
+        _, image = run(source, width=100, output_format=output)
+        assert not image.getexif(), output.name
+        assert "xmp" not in image.info, output.name
+        assert "XML:com.adobe.xmp" not in image.info, output.name
+        assert image.info.get("icc_profile") == icc, output.name  # Display P3: carried
+
+
+def test_an_srgb_profile_is_dropped() -> None:
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    _, image = run(encode(gradient(), "PNG", icc_profile=srgb), output_format=PNG)
+    assert "icc_profile" not in image.info
+
+
+def test_a_large_profile_is_converted_to_srgb_not_carried() -> None:
+    large = Image.open(CORPUS / "exif-orient6.jpg").info["icc_profile"]  # "Generic RGB", 1960 B
+    padded = _with_description_padding(large)
+    _, image = run(encode(gradient(), "PNG", icc_profile=padded), output_format=WEBP)
+    assert "icc_profile" not in image.info
+
+
+def test_cmyk_with_its_profile_becomes_srgb() -> None:
+    data = (CORPUS / "cmyk-icc.jpg").read_bytes()
+    _, image = run(data, width=200, output_format=JPEG)
+    assert image.mode == "RGB"
+    assert "icc_profile" not in image.info  # 557 KB of SWOP profile does not ride along
+    naive = decode(data).convert("RGB").resize(image.size)
+    assert psnr(image, naive) < 40  # the profile changed the colours, as it should
+
+
+def test_an_animated_gif_gives_its_first_frame() -> None:
+    data = (CORPUS / "animated-earth.gif").read_bytes()
+    rendition, image = run(data, width=200)
+    assert rendition.output_format is GIF
+    assert getattr(image, "n_frames", 1) == 1
+    first = decode(data).convert("RGB").resize((200, 200), Image.Resampling.LANCZOS)
+    assert psnr(image, first) > 20
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("flickr-6mp.jpg", JPEG), ("alpha-3mp.png", PNG), ("tree.webp", WEBP)],
+)
+def test_without_format_a_web_source_keeps_its_format(name: str, expected: OutputFormat) -> None:
+    rendition, _ = run((CORPUS / name).read_bytes(), width=100)
+    assert rendition.output_format is expected
+
+
+def test_an_mpo_source_becomes_jpeg() -> None:
+    frames = [gradient(), gradient().transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "MPO", save_all=True, append_images=frames[1:])
+    rendition, image = run(buffer.getvalue(), width=100)
+    assert rendition.source_format == "MPO"
+    assert rendition.output_format is JPEG
+    assert image.format == "JPEG"
+
+
+@pytest.mark.parametrize("name", sorted(OUTPUT_FORMATS))
+def test_quality_changes_lossy_outputs_only(name: str) -> None:
+    output = OUTPUT_FORMATS[name]
+    data = encode(gradient(), "PNG")
+    low, _ = run(data, output_format=output, quality=5)
+    high, _ = run(data, output_format=output, quality=95)
+    if output.lossy:
+        assert len(low.body) < len(high.body)
+    else:
+        assert low.body == high.body
+
+
+def test_every_stage_is_timed() -> None:
+    rendition, _ = run(encode(gradient(), "PNG"), width=50)
+    assert set(rendition.timings) == {"decode", "resize", "colour", "encode"}
+    assert all(milliseconds >= 0 for milliseconds in rendition.timings.values())
+
+
+class TestRefusals:
+    def test_not_an_image(self) -> None:
+        with pytest.raises(UnsupportedImage, match="not an image in a supported format"):
+            render(b"<html>hello</html>", TransformSpec(), LIMIT)
+
+    def test_a_format_that_is_not_enabled(self) -> None:
+        with pytest.raises(UnsupportedImage):
+            render(encode(gradient(), "TIFF"), TransformSpec(), LIMIT)
+        with pytest.raises(UnsupportedImage):
+            render(encode(gradient(), "BMP"), TransformSpec(), LIMIT)
+
+    @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
+    def test_a_truncated_jpeg(self, fraction: float) -> None:
+        data = (CORPUS / "flickr-6mp.jpg").read_bytes()
+        with pytest.raises(CorruptImage):
+            render(data[: int(len(data) * fraction)], TransformSpec(width=100), LIMIT)
+
+    def test_a_truncated_png(self) -> None:
+        data = (CORPUS / "alpha-3mp.png").read_bytes()
+        with pytest.raises(CorruptImage):
+            render(data[: len(data) // 2], TransformSpec(width=100), LIMIT)
+
+    def test_a_header_only_is_corrupt_not_unsupported(self) -> None:
+        with pytest.raises(CorruptImage):
+            render(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, TransformSpec(), LIMIT)
+
+    def test_pixels_are_counted_before_decoding(self) -> None:
+        bomb = png_claiming_size(100_000, 100_000)
+        assert len(bomb) < 200
+        with pytest.raises(ImageTooLarge, match="more than 1000000 pixels"):
+            render(bomb, TransformSpec(width=10), 1_000_000)
+
+    def test_the_pixel_limit_is_inclusive(self) -> None:
+        data = encode(gradient((100, 100)), "PNG")
+        render(data, TransformSpec(), 10_000)
+        with pytest.raises(ImageTooLarge):
+            render(data, TransformSpec(), 9_999)
+
+
+def _fields(spec: TransformSpec) -> dict[str, object]:
+    return {
+        "width": spec.width,
+        "height": spec.height,
+        "fit": spec.fit,
+        "output_format": spec.output_format,
+        "quality": spec.quality,
+    }
+
+
+def _with_description_padding(profile: bytes) -> bytes:
+    """The same profile with 16 KB of private tag data, so that it is too large to carry."""
+    parsed = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+    data = bytearray(parsed.tobytes())
+    padding = b"\x00" * 16384
+    data[0:4] = (len(data) + len(padding)).to_bytes(4, "big")
+    return bytes(data) + padding
+
+
+def test_corpus_is_where_the_index_says() -> None:
+    assert (Path(CORPUS) / "INDEX.md").exists()

@@ -1,0 +1,223 @@
+"""Request parsing: every parameter rule of the HTTP contract, and canonical specs."""
+
+from __future__ import annotations
+
+import itertools
+from urllib.parse import quote
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from image_optimizer.errors import InvalidKey, InvalidParameter
+from image_optimizer.formats import AVIF, JPEG, PNG, WEBP
+from image_optimizer.request import accepts, parse_key, parse_query
+from image_optimizer.spec import Fit, TransformSpec
+
+MAX = 4096
+
+
+def parse(query: str, accept: str | None = None) -> TransformSpec:
+    return parse_query(query, accept, MAX)
+
+
+def refusal(query: str) -> InvalidParameter:
+    with pytest.raises(InvalidParameter) as caught:
+        parse(query)
+    return caught.value
+
+
+def test_a_full_query_becomes_a_spec() -> None:
+    spec = parse("w=400&h=300&format=webp&q=80&fit=contain")
+    assert spec == TransformSpec(400, 300, Fit.CONTAIN, WEBP, 80)
+
+
+def test_no_parameters_mean_the_source_as_it_is() -> None:
+    assert parse("") == TransformSpec()
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("w=abc", "w must be an integer from 1 to 4096, got 'abc'"),
+        ("w=0", "w must be an integer from 1 to 4096, got '0'"),
+        ("h=4097", "h must be an integer from 1 to 4096, got '4097'"),
+        ("w=-5", "w must be an integer from 1 to 4096, got '-5'"),
+        ("w=1.5", "w must be an integer from 1 to 4096, got '1.5'"),
+        ("w=%20400", "w must be an integer from 1 to 4096, got ' 400'"),
+        ("w=%D9%A3", "w must be an integer from 1 to 4096, got '٣'"),  # an Arabic-Indic digit
+        ("q=200", "q must be an integer from 0 to 100, got '200'"),
+        ("q=high", "q must be an integer from 0 to 100, got 'high'"),
+        (
+            "format=tiff",
+            "format must be one of jpeg, jpg, png, webp, avif, gif, auto, got 'tiff'",
+        ),
+        ("fit=stretch", "fit must be one of cover, contain, fill, inside, outside, got 'stretch'"),
+        ("width=400", "unknown parameter 'width'; allowed: w, h, q, format, fit"),
+        ("w=400&w=500", "w is given more than once"),
+        ("w=", "w is empty; give it a value or leave it out"),
+        ("q", "q is empty; give it a value or leave it out"),
+    ],
+)
+def test_every_refusal_names_the_parameter_the_value_and_what_is_allowed(
+    query: str, message: str
+) -> None:
+    assert refusal(query).message == message
+
+
+def test_the_refused_parameter_is_reported_apart_from_the_message() -> None:
+    assert refusal("h=abc").parameter == "h"
+    assert refusal("width=1").parameter == "width"
+
+
+def test_a_huge_value_is_cut_short_in_the_message() -> None:
+    error = refusal("w=" + "9" * 5000)
+    assert len(error.message) < 120
+    assert "..." in error.message
+
+
+def test_a_lower_max_dimension_is_the_limit_named() -> None:
+    with pytest.raises(InvalidParameter, match="from 1 to 1000, got '1001'"):
+        parse_query("w=1001", None, 1000)
+
+
+def test_invalid_percent_encoding_is_refused() -> None:
+    assert "percent-encoding" in refusal("w=%zz").message
+    assert "UTF-8" in refusal("format=%ff").message
+
+
+def test_aliases_and_defaults_make_one_canonical_form() -> None:
+    assert parse("format=jpg").canonical() == parse("format=jpeg").canonical()
+    assert parse("format=jpeg").canonical() == parse("format=jpeg&q=80").canonical()
+    assert parse("w=400&fit=contain").canonical() == parse("w=400").canonical()
+    assert parse("format=png&q=10").canonical() == parse("format=png").canonical()
+    assert parse("format=webp&q=50").canonical() != parse("format=webp").canonical()
+    assert parse("q=0&format=jpeg").quality == 0
+
+
+@given(
+    width=st.none() | st.integers(1, MAX),
+    height=st.none() | st.integers(1, MAX),
+    quality=st.none() | st.integers(0, 100),
+    fmt=st.sampled_from([None, "jpeg", "jpg", "png", "webp", "avif", "gif"]),
+    fit=st.none() | st.sampled_from([fit.value for fit in Fit]),
+    data=st.data(),
+)
+def test_parameter_order_never_changes_the_spec(
+    width: int | None,
+    height: int | None,
+    quality: int | None,
+    fmt: str | None,
+    fit: str | None,
+    data: st.DataObject,
+) -> None:
+    pairs = [
+        (name, value)
+        for name, value in (
+            ("w", width),
+            ("h", height),
+            ("q", quality),
+            ("format", fmt),
+            ("fit", fit),
+        )
+        if value is not None
+    ]
+    shuffled = data.draw(st.permutations(pairs))
+    first = parse("&".join(f"{name}={value}" for name, value in pairs))
+    second = parse("&".join(f"{name}={value}" for name, value in shuffled))
+    assert first == second
+    assert first.canonical() == second.canonical()
+    assert first.width == width
+    assert first.height == height
+
+
+@given(st.text(max_size=60))
+def test_any_query_is_either_a_spec_or_a_named_refusal(query: str) -> None:
+    for raw in (query, quote(query, safe="=&")):
+        outcome: TransformSpec | InvalidParameter
+        try:
+            outcome = parse(raw)
+        except InvalidParameter as error:
+            outcome = error
+        assert isinstance(outcome, TransformSpec) or outcome.message
+
+
+@given(st.integers(min_value=-(10**12), max_value=10**12))
+def test_integers_are_accepted_exactly_in_range(value: int) -> None:
+    if 1 <= value <= MAX:
+        assert parse(f"w={value}").width == value
+    else:
+        assert refusal(f"w={value}").parameter == "w"
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ("image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8", AVIF),  # Chrome
+        ("image/webp,*/*", WEBP),  # Firefox before AVIF
+        ("image/webp;q=0.9,image/avif;q=0", WEBP),
+        ("*/*", None),  # curl: the source decides
+        ("", None),
+        (None, None),
+    ],
+)
+def test_format_auto_takes_the_best_format_the_client_accepts(
+    accept: str | None, expected: object
+) -> None:
+    spec = parse("format=auto", accept)
+    assert spec.output_format is expected
+    assert spec.negotiated
+
+
+def test_accept_matching_reads_q_values() -> None:
+    assert accepts("image/avif;q=0.5", "image/avif")
+    assert not accepts("image/avif;q=0", "image/avif")
+    assert not accepts("image/avif;q=zero", "image/avif")
+    assert not accepts("image/*", "image/avif")
+
+
+def test_a_known_format_fills_in_its_default_quality() -> None:
+    assert parse("format=jpeg").quality == JPEG.default_quality
+    assert parse("format=png&q=50").quality is None
+    assert parse("format=png").output_format is PNG
+
+
+class TestKeys:
+    def test_function_url_paths_are_percent_decoded(self) -> None:
+        assert parse_key("photos/my%20cat%C3%A9.jpg", percent_encoded=True) == "photos/my caté.jpg"
+
+    def test_http_api_paths_arrive_decoded(self) -> None:
+        assert parse_key("photos/100%.jpg", percent_encoded=False) == "photos/100%.jpg"
+
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            "",
+            "a//b.jpg",
+            "../secret.jpg",
+            "a/../../b.jpg",
+            "./a.jpg",
+            "a/",
+            "/a.jpg",
+            "a%00b.jpg",
+            "a%0Ab.jpg",
+            "bad%zzescape.jpg",
+            "bad%ff.jpg",
+            "x" * 1025,
+            "%C3%A9" * 600,  # 600 characters, 1200 bytes
+        ],
+    )
+    def test_refused_keys(self, raw: str) -> None:
+        with pytest.raises(InvalidKey) as caught:
+            parse_key(raw, percent_encoded=True)
+        assert "image key" in caught.value.message
+
+    def test_longest_allowed_key(self) -> None:
+        assert parse_key("k" * 1024, percent_encoded=True) == "k" * 1024
+
+
+def test_combinations_of_two_fits_with_one_side_are_one_spec() -> None:
+    specs = {parse(f"w=300&fit={fit.value}") for fit in Fit}
+    assert len(specs) == 1
+    pairs = list(itertools.combinations([fit.value for fit in Fit], 2))
+    assert all(parse(f"w=3&h=4&fit={a}") != parse(f"w=3&h=4&fit={b}") for a, b in pairs)

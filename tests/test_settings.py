@@ -1,0 +1,54 @@
+"""Settings: every variable read, defaults, and a clear refusal of bad values at start-up."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from image_optimizer.settings import ConfigurationError, Settings
+
+
+def test_defaults_with_a_bucket() -> None:
+    settings = Settings.from_env({"SOURCE_BUCKET": "originals"})
+    assert settings == Settings(source_bucket="originals")
+    assert settings.max_dimension == 4096
+    assert settings.cache_control == "public, max-age=86400"
+
+
+def test_every_variable() -> None:
+    settings = Settings.from_env(
+        {
+            "SOURCE_DIR": "/srv/images",
+            "SOURCE_PREFIX": "/uploads/",
+            "MAX_DIMENSION": "2000",
+            "MAX_SOURCE_BYTES": "1000",
+            "MAX_SOURCE_PIXELS": "2000",
+            "CACHE_CONTROL": "public, max-age=60",
+            "MEMORY_CACHE_BYTES": "4096",
+        }
+    )
+    assert settings == Settings(
+        source_dir="/srv/images",
+        source_prefix="uploads/",
+        max_dimension=2000,
+        max_source_bytes=1000,
+        max_source_pixels=2000,
+        cache_control="public, max-age=60",
+        memory_cache_bytes=4096,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "set SOURCE_BUCKET (S3) or SOURCE_DIR"),
+        ({"SOURCE_BUCKET": "b", "SOURCE_DIR": "/d"}, "not both"),
+        ({"SOURCE_BUCKET": "b", "MAX_DIMENSION": "big"}, "MAX_DIMENSION must be an integer"),
+        ({"SOURCE_BUCKET": "b", "MAX_DIMENSION": "0"}, "MAX_DIMENSION must be from 1 to 16384"),
+        ({"SOURCE_BUCKET": "b", "MEMORY_CACHE_BYTES": "-1"}, "MEMORY_CACHE_BYTES must be from 0"),
+    ],
+)
+def test_bad_configuration_is_refused_by_name(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        Settings.from_env(env)

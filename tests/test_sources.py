@@ -1,0 +1,102 @@
+"""Sources: a local folder and S3 over HTTP (moto's server), and how S3's answers translate."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import BUCKET, PREFIX
+from image_optimizer.errors import ImageNotFound, SourceTooLarge, SourceUnavailable
+from image_optimizer.sources.folder import FolderSource
+from image_optimizer.sources.s3 import S3Source
+
+
+class TestFolder:
+    def test_reads_a_file_below_the_root(self, tmp_path: Path) -> None:
+        (tmp_path / "a").mkdir()
+        (tmp_path / "a" / "b.jpg").write_bytes(b"pixels")
+        assert FolderSource(tmp_path, 100).fetch("a/b.jpg") == b"pixels"
+
+    @pytest.mark.parametrize("key", ["missing.jpg", "a", "a/b.jpg/c", "../outside.jpg"])
+    def test_missing_things_are_not_found(self, tmp_path: Path, key: str) -> None:
+        (tmp_path / "a").mkdir()
+        (tmp_path / "a" / "b.jpg").write_bytes(b"pixels")
+        (tmp_path.parent / "outside.jpg").write_bytes(b"secret")
+        with pytest.raises(ImageNotFound):
+            FolderSource(tmp_path, 100).fetch(key)
+
+    def test_a_symlink_out_of_the_root_is_not_followed(self, tmp_path: Path) -> None:
+        root = tmp_path / "root"
+        root.mkdir()
+        (tmp_path / "secret.jpg").write_bytes(b"secret")
+        os.symlink(tmp_path / "secret.jpg", root / "link.jpg")
+        with pytest.raises(ImageNotFound):
+            FolderSource(root, 100).fetch("link.jpg")
+
+    def test_too_large(self, tmp_path: Path) -> None:
+        (tmp_path / "big.jpg").write_bytes(b"x" * 101)
+        with pytest.raises(SourceTooLarge, match="101 bytes, more than the 100 bytes"):
+            FolderSource(tmp_path, 100).fetch("big.jpg")
+
+
+class TestS3:
+    def test_reads_under_the_prefix(self, s3: Any) -> None:
+        s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}x/y.bin", Body=b"hello")
+        source = S3Source(BUCKET, PREFIX, 100)
+        assert source.fetch("x/y.bin") == b"hello"
+        assert source.describe() == f"s3://{BUCKET}/{PREFIX}"
+
+    def test_one_client_for_every_fetch(self, s3: Any) -> None:
+        s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}x/y.bin", Body=b"hello")
+        source = S3Source(BUCKET, PREFIX, 100)
+        source.fetch("x/y.bin")
+        client = source._client
+        source.fetch("x/y.bin")
+        assert source._client is client
+
+    def test_missing(self, s3: Any) -> None:
+        with pytest.raises(ImageNotFound):
+            S3Source(BUCKET, PREFIX, 100).fetch("nope/none.jpg")
+
+    def test_too_large_is_refused_from_its_length(self, s3: Any) -> None:
+        s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}big.bin", Body=b"x" * 5000)
+        with pytest.raises(SourceTooLarge, match="5000 bytes"):
+            S3Source(BUCKET, PREFIX, 4999).fetch("big.bin")
+
+    @pytest.mark.parametrize(
+        ("code", "status", "expected"),
+        [
+            ("NoSuchKey", 404, ImageNotFound),
+            ("404", 404, ImageNotFound),  # what a HEAD-style 404 carries
+            ("AccessDenied", 403, ImageNotFound),  # a missing key without s3:ListBucket
+            ("SlowDown", 503, SourceUnavailable),
+            ("InternalError", 500, SourceUnavailable),
+            ("ServiceUnavailable", 503, SourceUnavailable),
+        ],
+    )
+    def test_s3_errors_translate(
+        self, monkeypatch: pytest.MonkeyPatch, code: str, status: int, expected: type
+    ) -> None:
+        source = S3Source(BUCKET, PREFIX, 100)
+        error = ClientError(
+            {
+                "Error": {"Code": code, "Message": "x"},
+                "ResponseMetadata": {"HTTPStatusCode": status},
+            },
+            "GetObject",
+        )
+
+        def failing(**_: Any) -> None:
+            raise error
+
+        monkeypatch.setattr(source._client, "get_object", failing)
+        with pytest.raises(expected):
+            source.fetch("a.jpg")
+
+    def test_a_missing_bucket_is_not_hidden_as_a_missing_image(self, s3_endpoint: str) -> None:
+        with pytest.raises(ClientError, match="NoSuchBucket"):
+            S3Source("bucket-that-is-not-there", "", 100).fetch("a.jpg")
