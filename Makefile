@@ -7,11 +7,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help serve test lint format clean
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: help serve test lint format clean ensure-redis-server bench
 
 help:
 	@echo "make serve   run the optimizer locally on http://127.0.0.1:3000 (sample images, memory cache)"
 	@echo "make test    lint and run the whole test suite"
+	@echo "make bench   run the benchmarks and print their tables"
 	@echo "make format  format the code with ruff"
 
 $(STAMP): pyproject.toml
@@ -27,8 +30,18 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check functions tests
 	$(BIN)/ruff check functions tests
 
-test: lint
+# The tests start their own redis-server; install Debian's when the machine has none.
+ensure-redis-server:
+	@command -v redis-server >/dev/null || { \
+	  echo "installing redis-server (Debian package)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
+
+test: lint ensure-redis-server
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Benchmarks print tables; pinned to one core so that runs compare.
+bench: $(STAMP) ensure-redis-server
+	taskset -c 0 $(BIN)/python tests/benchmarks/cache_hit.py
 
 format: $(STAMP)
 	$(BIN)/ruff format functions tests

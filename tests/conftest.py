@@ -19,6 +19,7 @@ from PIL import Image
 from image_optimizer import app
 from image_optimizer_cli.lambda_events import LocalContext, function_url_event, response_body
 from image_optimizer_cli.samples import SAMPLES, ensure_samples
+from redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -65,6 +66,28 @@ def s3_endpoint(samples_dir: Path) -> Iterator[str]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(shared_redis: RedisServer) -> str:
+    """A real, empty redis-server shared by the tests that do not break it."""
+    shared_redis.client().flushall()
+    return shared_redis.url
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own, to kill, pause or fill."""
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def s3(s3_endpoint: str) -> Any:
     return boto3.client("s3", endpoint_url=s3_endpoint)
@@ -84,6 +107,14 @@ def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
             "MAX_SOURCE_PIXELS",
             "CACHE_CONTROL",
             "MEMORY_CACHE_BYTES",
+            "REDIS_URL",
+            "REDIS_KEY_PREFIX",
+            "REDIS_CACHE_EXPIRATION_SECONDS",
+            "REDIS_MAX_ITEM_BYTES",
+            "REDIS_TIMEOUT_SECONDS",
+            "REDIS_COOLDOWN_SECONDS",
+            "REDIS_LOCK_SECONDS",
+            "REDIS_WAIT_SECONDS",
         ):
             monkeypatch.delenv(name, raising=False)
         for name, value in variables.items():

@@ -18,6 +18,7 @@ from conftest import BUCKET, EVENTS, PREFIX
 from image_optimizer import __version__
 from image_optimizer_cli.main import main
 from images import decode
+from redis_server import RedisServer
 
 BANNER = re.compile(r"serving (http://127\.0\.0\.1:\d+)")
 
@@ -53,7 +54,7 @@ def clean_env(tmp_path: Path) -> dict[str, str]:
     env = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(("SOURCE_", "MEMORY_CACHE", "MAX_"))
+        if not name.startswith(("SOURCE_", "MEMORY_CACHE", "MAX_", "REDIS_"))
     }
     env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
     return env
@@ -118,12 +119,31 @@ def test_serve_from_a_folder(clean_env: dict[str, str], samples_dir: Path) -> No
         process.wait(timeout=10)
 
 
+def test_serve_with_redis_survives_redis_stopping(
+    clean_env: dict[str, str], own_redis: RedisServer
+) -> None:
+    process, base = start_server("--cache", own_redis.url, env=clean_env)
+    url = f"{base}/images/landscapes/main.jpg?w=200&format=avif"
+    try:
+        first, second = fetch(url), fetch(url)
+        assert (first[1]["x-cache"], second[1]["x-cache"]) == ("miss", "hit")
+        own_redis.kill()
+        third = fetch(url)
+        assert third[0] == 200
+        assert third[1]["x-cache"] == "miss"
+        assert third[2] == first[2]  # the same image, made again
+        assert third[1]["etag"] == first[1]["etag"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["serve", "--source", "/no/such/folder"], "neither a folder nor s3://BUCKET/PREFIX"),
         (["serve", "--source", "s3:///prefix"], "names no bucket"),
-        (["serve", "--cache", "disk"], "--cache must be"),
+        (["serve", "--cache", "disk"], "--cache must be memory, none or a redis:// URL"),
         (["invoke", "/no/such/event.json"], "cannot read event"),
     ],
 )

@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from image_optimizer import __version__
+from image_optimizer import SERVICE_NAME, __version__
 from image_optimizer.errors import MethodNotAllowed, OptimizerError, OutputTooLarge, RouteNotFound
 from image_optimizer.request import parse_key, parse_query
 from image_optimizer.service import ImageService, Served
@@ -34,7 +34,7 @@ CLIENT_ERROR_CACHE_CONTROL = "public, max-age=60"
 SERVER_ERROR_CACHE_CONTROL = "no-store"
 _KNOWN_PATHS = re.compile(r"^/health$|^/images/")
 
-logger = Logger(service="image-optimizer")
+logger = Logger(service=SERVICE_NAME)
 app = APIGatewayHttpResolver()
 
 

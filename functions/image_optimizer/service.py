@@ -47,6 +47,16 @@ class ImageService:
             cached = self.cache.get(entry)
         if cached is not None:
             return Served(cached, "hit", timings)
+        with timings.measure("wait"):
+            claim = self.cache.claim(entry)
+        try:
+            if claim.image is not None:  # another request made it while this one waited
+                return Served(claim.image, "hit", timings)
+            return self._make(key, spec, entry, timings)
+        finally:
+            claim.release()
+
+    def _make(self, key: str, spec: TransformSpec, entry: str, timings: Stopwatch) -> Served:
         with timings.measure("fetch"):
             data = self.source.fetch(key)
         rendition = render(data, spec, self._max_source_pixels)

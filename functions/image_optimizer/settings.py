@@ -27,6 +27,14 @@ class Settings:
     max_source_pixels: int = 50_000_000
     cache_control: str = "public, max-age=86400"
     memory_cache_bytes: int = 0
+    redis_url: str | None = None
+    redis_key_prefix: str = "image-optimizer:"
+    redis_ttl_seconds: int = 3600
+    redis_max_item_bytes: int = 4 * MEBIBYTE
+    redis_timeout_seconds: float = 0.25
+    redis_cooldown_seconds: float = 30.0
+    redis_lock_seconds: float = 10.0
+    redis_wait_seconds: float = 3.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +57,26 @@ class Settings:
             ),
             cache_control=_optional(env, "CACHE_CONTROL") or defaults.cache_control,
             memory_cache_bytes=_integer(env, "MEMORY_CACHE_BYTES", 0, 0, 2**40),
+            redis_url=_redis_url(env),
+            redis_key_prefix=env.get("REDIS_KEY_PREFIX", defaults.redis_key_prefix),
+            redis_ttl_seconds=_integer(
+                env, "REDIS_CACHE_EXPIRATION_SECONDS", defaults.redis_ttl_seconds, 1, 365 * 86400
+            ),
+            redis_max_item_bytes=_integer(
+                env, "REDIS_MAX_ITEM_BYTES", defaults.redis_max_item_bytes, 1, 512 * MEBIBYTE
+            ),
+            redis_timeout_seconds=_seconds(
+                env, "REDIS_TIMEOUT_SECONDS", defaults.redis_timeout_seconds, 0.01, 10
+            ),
+            redis_cooldown_seconds=_seconds(
+                env, "REDIS_COOLDOWN_SECONDS", defaults.redis_cooldown_seconds, 0, 3600
+            ),
+            redis_lock_seconds=_seconds(
+                env, "REDIS_LOCK_SECONDS", defaults.redis_lock_seconds, 0.1, 900
+            ),
+            redis_wait_seconds=_seconds(
+                env, "REDIS_WAIT_SECONDS", defaults.redis_wait_seconds, 0, 900
+            ),
         )
 
 
@@ -68,6 +96,27 @@ def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: in
     if not low <= value <= high:
         raise ConfigurationError(f"{name} must be from {low} to {high}, got {value}")
     return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigurationError(f"{name} must be from {low} to {high} seconds, got {raw}")
+    return value
+
+
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    url = _optional(env, "REDIS_URL")
+    if url is not None and not url.startswith(("redis://", "rediss://")):
+        # The value may hold a password: name the variable, not its content.
+        raise ConfigurationError("REDIS_URL must start with redis:// or rediss:// (TLS)")
+    return url
 
 
 def _normalise_prefix(prefix: str) -> str:

@@ -1,8 +1,8 @@
 """The `image-optimizer` command: `serve` the handler locally, `invoke` it on an event file.
 
 Configuration reaches the handler the way it does on Lambda, through environment variables
-(SOURCE_DIR, SOURCE_BUCKET, SOURCE_PREFIX, MEMORY_CACHE_BYTES, ...): the options below only set
-them, so what runs here is configured exactly as a deployed function is.
+(SOURCE_DIR, SOURCE_BUCKET, SOURCE_PREFIX, REDIS_URL, MEMORY_CACHE_BYTES, ...): the options below
+only set them, so what runs here is configured exactly as a deployed function is.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from image_optimizer import __version__
+from image_optimizer.settings import ConfigurationError
 from image_optimizer_cli.lambda_events import LocalContext, response_body
 from image_optimizer_cli.samples import SAMPLES, ensure_samples
 
@@ -64,9 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--cache",
-        default="memory",
-        metavar="memory|none",
-        help="the result cache (default: %(default)s)",
+        metavar="memory|none|redis://...",
+        help="the result cache: in-process, none, or Redis at a redis:// or rediss:// URL "
+        "(default: REDIS_URL from the environment, else memory)",
     )
     serve.set_defaults(run=_serve)
 
@@ -90,7 +91,10 @@ def _serve(args: argparse.Namespace) -> int:
     from image_optimizer.app import lambda_handler, service
     from image_optimizer_cli.server import make_server
 
-    described = service()  # fail now, not on the first request, if the configuration is wrong
+    try:
+        described = service()  # fail now, not on the first request, if the configuration is wrong
+    except ConfigurationError as error:
+        raise UsageError(str(error)) from None
     try:
         server = make_server(args.host, args.port, lambda_handler)
     except OSError as error:
@@ -147,13 +151,21 @@ def _configure_source(source: str | None) -> None:
         raise UsageError(f"--source {source!r} is neither a folder nor s3://BUCKET/PREFIX")
 
 
-def _configure_cache(cache: str) -> None:
+def _configure_cache(cache: str | None) -> None:
+    if cache is None:
+        if not os.environ.get("REDIS_URL"):
+            os.environ.setdefault("MEMORY_CACHE_BYTES", str(DEFAULT_MEMORY_CACHE_BYTES))
+        return
+    if cache.startswith(("redis://", "rediss://")):
+        os.environ["REDIS_URL"] = cache
+        return
+    os.environ.pop("REDIS_URL", None)
     if cache == "memory":
         os.environ.setdefault("MEMORY_CACHE_BYTES", str(DEFAULT_MEMORY_CACHE_BYTES))
     elif cache == "none":
         os.environ["MEMORY_CACHE_BYTES"] = "0"
     else:
-        raise UsageError(f"--cache must be memory or none, got {cache!r}")
+        raise UsageError(f"--cache must be memory, none or a redis:// URL, got {cache!r}")
 
 
 def _samples_folder() -> Path:

@@ -11,16 +11,22 @@ import sys
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TextIO
 
 from image_optimizer_cli.lambda_events import LocalContext, function_url_event, response_body
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def make_server(host: str, port: int, handler: Handler) -> ThreadingHTTPServer:
+def make_server(
+    host: str, port: int, handler: Handler, access_log: TextIO | None = sys.stderr
+) -> ThreadingHTTPServer:
+    """A server on ``host:port`` (port 0: any free one) that prints a line per request to
+    ``access_log`` unless it is None."""
+
     class RequestHandler(_LambdaRequestHandler):
         lambda_handler = staticmethod(handler)
+        log_to = access_log
 
     server = ThreadingHTTPServer((host, port), RequestHandler)
     server.daemon_threads = True
@@ -32,6 +38,7 @@ class _LambdaRequestHandler(BaseHTTPRequestHandler):
     server_version = "image-optimizer"
     sys_version = ""
     lambda_handler: Handler
+    log_to: TextIO | None
 
     def _forward(self) -> None:
         started = time.perf_counter()
@@ -52,11 +59,10 @@ class _LambdaRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
-        elapsed = (time.perf_counter() - started) * 1000
-        print(
-            f"{self.command} {self.path} -> {response['statusCode']} ({elapsed:.1f} ms)",
-            file=sys.stderr,
-        )
+        if self.log_to is not None:
+            elapsed = (time.perf_counter() - started) * 1000
+            status = response["statusCode"]
+            print(f"{self.command} {self.path} -> {status} ({elapsed:.1f} ms)", file=self.log_to)
 
     # http.server dispatches on these names; every method goes to the handler, which answers 405.
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _forward  # noqa: N815

@@ -1,14 +1,16 @@
-"""The result cache: one small protocol with in-process and no-op implementations.
+"""The result cache: one small protocol with Redis, in-process and no-op implementations.
 
 A cache maps a key (see `cache_key`) to a `CachedImage`: everything needed to answer a request
 without fetching or transforming anything. A cache never raises: when it cannot answer it is a
-miss, when it cannot store it forgets.
+miss, when it cannot store it forgets. ``claim`` lets concurrent misses for one key share the work:
+one request makes the image while the others wait, a bounded time, for its result.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from image_optimizer.settings import Settings
@@ -27,10 +29,34 @@ class CachedImage:
     height: int
 
 
+def _nothing_to_release() -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The outcome of `Cache.claim`: another request's result, or the go-ahead to make it.
+
+    ``image`` is set when another request made the image while this one waited; otherwise this
+    request does the work, stores it, and then calls ``release`` (always, even on failure).
+    """
+
+    image: CachedImage | None = None
+    release: Callable[[], None] = field(default=_nothing_to_release)
+
+
+GO_AHEAD = Claim()
+"""Do the work now: nobody else is making this image, or the cache cannot tell."""
+
+
 class Cache(Protocol):
     def get(self, key: str) -> CachedImage | None: ...
 
     def set(self, key: str, image: CachedImage) -> None: ...
+
+    def claim(self, key: str) -> Claim:
+        """Become the one request that makes ``key``, or wait (bounded) for the one that is."""
+        ...
 
     def describe(self) -> str:
         """What this cache is, for logs and the local server's banner."""
@@ -43,6 +69,10 @@ def cache_key(image_key: str, spec: TransformSpec) -> str:
 
 
 def cache_from_settings(settings: Settings) -> Cache:
+    if settings.redis_url:
+        from image_optimizer.cache.redis import RedisCache  # redis-py only when it is used
+
+        return RedisCache.from_settings(settings)
     if settings.memory_cache_bytes > 0:
         from image_optimizer.cache.memory import MemoryCache
 

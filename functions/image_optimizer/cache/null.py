@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from image_optimizer.cache import CachedImage
+from image_optimizer.cache import GO_AHEAD, CachedImage, Claim
 
 
 class NullCache:
@@ -14,3 +14,6 @@ class NullCache:
 
     def set(self, key: str, image: CachedImage) -> None:
         return None
+
+    def claim(self, key: str) -> Claim:
+        return GO_AHEAD

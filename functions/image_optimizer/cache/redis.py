@@ -1,0 +1,238 @@
+"""Redis (ElastiCache) as the result cache, shared by every container.
+
+Redis is an optimisation, never a dependency. Every call has a short timeout and no retries; the
+first failure of a burst is logged and opens a breaker, so for ``cooldown`` seconds the container
+treats every lookup as a miss and stores nothing instead of waiting on a dead Redis again; then
+it tries again. Connection refused, timeouts, a Redis that accepts connections but never answers,
+OOM and READONLY errors all take that path.
+
+Values are stored in one key each, so that a hit is one GET: a short binary header (format tag,
+length of a JSON description) followed by the image bytes.
+
+Concurrent misses for one key are coalesced with a short-lived lock (``SET NX PX``): the request
+that takes it does the work; the others poll, for a bounded time, for the result or for the lock to
+go away, then do the work themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from functools import cached_property, partial
+
+import redis
+from aws_lambda_powertools import Logger
+from redis.backoff import NoBackoff
+from redis.commands.core import Script
+from redis.retry import Retry
+
+from image_optimizer import SERVICE_NAME
+from image_optimizer.cache import GO_AHEAD, CachedImage, Claim
+from image_optimizer.settings import Settings
+
+logger = Logger(service=SERVICE_NAME, child=True)
+
+VALUE_TAG = b"IMGv1"
+_HEADER_LENGTH_BYTES = 4
+_FIRST_POLL_SECONDS = 0.005
+_LONGEST_POLL_SECONDS = 0.05
+# Delete the lock only if it is still ours: a request slower than the lock's life must not
+# release the claim of the request that took over.
+_RELEASE_SCRIPT = """
+if redis.call("get", KEYS[1]) == ARGV[1] then
+    return redis.call("del", KEYS[1])
+end
+return 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class RedisOptions:
+    url: str
+    key_prefix: str = "image-optimizer:"
+    ttl_seconds: int = 3600
+    max_item_bytes: int = 4 * 1024 * 1024
+    timeout_seconds: float = 0.25
+    cooldown_seconds: float = 30.0
+    lock_seconds: float = 10.0
+    wait_seconds: float = 3.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RedisOptions:
+        assert settings.redis_url is not None
+        return cls(
+            url=settings.redis_url,
+            key_prefix=settings.redis_key_prefix,
+            ttl_seconds=settings.redis_ttl_seconds,
+            max_item_bytes=settings.redis_max_item_bytes,
+            timeout_seconds=settings.redis_timeout_seconds,
+            cooldown_seconds=settings.redis_cooldown_seconds,
+            lock_seconds=settings.redis_lock_seconds,
+            wait_seconds=settings.redis_wait_seconds,
+        )
+
+
+class RedisCache:
+    def __init__(self, options: RedisOptions) -> None:
+        self._options = options
+        self._breaker = _Breaker(options.cooldown_seconds)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RedisCache:
+        return cls(RedisOptions.from_settings(settings))
+
+    @cached_property
+    def _client(self) -> redis.Redis:
+        # Made on first use and kept for the container's life; redis-py connects lazily and
+        # keeps a pool. Its default of 5 s timeouts with three retries is what must not happen.
+        return redis.Redis.from_url(
+            self._options.url,
+            socket_timeout=self._options.timeout_seconds,
+            socket_connect_timeout=self._options.timeout_seconds,
+            retry=Retry(NoBackoff(), 0),
+            health_check_interval=0,
+            client_name=SERVICE_NAME,
+        )
+
+    @cached_property
+    def _release_script(self) -> Script:
+        return self._client.register_script(_RELEASE_SCRIPT)
+
+    @property
+    def failures(self) -> int:
+        """How many Redis calls have failed in this container."""
+        return self._breaker.failures
+
+    def describe(self) -> str:
+        return f"redis ({_without_password(self._options.url)})"
+
+    def get(self, key: str) -> CachedImage | None:
+        if not self._breaker.allows():
+            return None
+        try:
+            value = self._client.get(self._options.key_prefix + key)
+        except redis.RedisError as error:
+            self._breaker.trip("get", error)
+            return None
+        return decode_value(value) if isinstance(value, bytes) else None
+
+    def set(self, key: str, image: CachedImage) -> None:
+        if len(image.body) > self._options.max_item_bytes or not self._breaker.allows():
+            return
+        try:
+            self._client.set(
+                self._options.key_prefix + key, encode_value(image), ex=self._options.ttl_seconds
+            )
+        except redis.RedisError as error:
+            self._breaker.trip("set", error)
+
+    def claim(self, key: str) -> Claim:
+        if not self._breaker.allows():
+            return GO_AHEAD
+        lock = f"{self._options.key_prefix}lock:{key}"
+        token = uuid.uuid4().hex
+        try:
+            lock_ms = int(self._options.lock_seconds * 1000)
+            if self._client.set(lock, token, nx=True, px=lock_ms):
+                return Claim(release=partial(self._release, lock, token))
+            return self._wait_for(key, lock)
+        except redis.RedisError as error:
+            self._breaker.trip("claim", error)
+            return GO_AHEAD
+
+    def _wait_for(self, key: str, lock: str) -> Claim:
+        deadline = time.monotonic() + self._options.wait_seconds
+        pause = _FIRST_POLL_SECONDS
+        while time.monotonic() + pause < deadline:
+            time.sleep(pause)
+            pause = min(pause * 2, _LONGEST_POLL_SECONDS)
+            pipeline = self._client.pipeline(transaction=False)
+            pipeline.get(self._options.key_prefix + key)
+            pipeline.exists(lock)
+            value, locked = pipeline.execute()
+            image = decode_value(value) if isinstance(value, bytes) else None
+            if image is not None:
+                return Claim(image=image)
+            if not locked:
+                break  # the other request finished without storing (too big, or it failed)
+        return GO_AHEAD
+
+    def _release(self, lock: str, token: str) -> None:
+        if not self._breaker.allows():
+            return  # the lock expires by itself
+        try:
+            self._release_script(keys=[lock], args=[token])
+        except redis.RedisError as error:
+            self._breaker.trip("release", error)
+
+
+def encode_value(image: CachedImage) -> bytes:
+    description = json.dumps(
+        {"type": image.content_type, "etag": image.etag, "w": image.width, "h": image.height},
+        separators=(",", ":"),
+    ).encode("utf-8")
+    return b"".join(
+        (VALUE_TAG, len(description).to_bytes(_HEADER_LENGTH_BYTES, "big"), description, image.body)
+    )
+
+
+def decode_value(value: bytes) -> CachedImage | None:
+    """The image in a stored value; None for anything else (another version's format, garbage)."""
+    if not value.startswith(VALUE_TAG):
+        return None
+    start = len(VALUE_TAG) + _HEADER_LENGTH_BYTES
+    length = int.from_bytes(value[len(VALUE_TAG) : start], "big")
+    try:
+        description = json.loads(value[start : start + length])
+        return CachedImage(
+            body=value[start + length :],
+            content_type=str(description["type"]),
+            etag=str(description["etag"]),
+            width=int(description["w"]),
+            height=int(description["h"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+class _Breaker:
+    """Opens on a failure and stays open for ``cooldown`` seconds; logs once per opening."""
+
+    def __init__(self, cooldown: float) -> None:
+        self._cooldown = cooldown
+        self._open_until = 0.0
+        self._lock = threading.Lock()
+        self.failures = 0
+
+    def allows(self) -> bool:
+        return time.monotonic() >= self._open_until
+
+    def trip(self, operation: str, error: redis.RedisError) -> None:
+        with self._lock:
+            self.failures += 1
+            now = time.monotonic()
+            if now < self._open_until:
+                return  # another thread already opened it for this burst
+            self._open_until = now + self._cooldown
+        logger.warning(
+            "redis unavailable; serving without it",
+            extra={
+                "operation": operation,
+                "error_type": type(error).__name__,
+                "error": str(error)[:200],
+                "retry_in_seconds": self._cooldown,
+                "redis_failures": self.failures,
+            },
+        )
+
+
+def _without_password(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user + ':' if user else ''}***@{host}"

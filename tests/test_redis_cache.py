@@ -1,0 +1,326 @@
+"""The Redis cache against a real redis-server: hits, TTL, keys, faults and coalesced misses."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import decoded, get
+from image_optimizer import app
+from image_optimizer.cache import CachedImage, cache_key
+from image_optimizer.cache.redis import RedisCache, RedisOptions, decode_value, encode_value
+from image_optimizer.request import parse_query
+from image_optimizer.service import ImageService
+from image_optimizer.sources.folder import FolderSource
+from redis_server import RedisServer, free_port
+
+IMAGE = "/images/landscapes/main.jpg?w=300&format=webp"
+PREFIX = "image-optimizer:"
+
+Configure = Callable[..., None]
+Records = Callable[[], list[dict[str, Any]]]
+
+
+def cache_status(response: dict[str, Any]) -> str:
+    assert response["statusCode"] == 200, response["body"][:300]
+    status: str = response["headers"]["X-Cache"]
+    return status
+
+
+def image_keys(server_url: str, client: Any) -> list[bytes]:
+    return [key for key in client.keys(f"{PREFIX}*") if b":lock:" not in key]
+
+
+class TestHits:
+    def test_miss_then_hit_with_the_same_bytes_and_etag(
+        self, s3_handler: Configure, redis_url: str
+    ) -> None:
+        s3_handler(REDIS_URL=redis_url)
+        first, second = get(IMAGE), get(IMAGE)
+        assert (cache_status(first), cache_status(second)) == ("miss", "hit")
+        assert first["body"] == second["body"]
+        assert first["headers"]["ETag"] == second["headers"]["ETag"]
+        assert first["headers"]["Content-Type"] == second["headers"]["Content-Type"] == "image/webp"
+        assert decoded(second).width == 300
+
+    def test_a_hit_needs_neither_s3_nor_pillow(
+        self, s3_handler: Configure, redis_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        s3_handler(REDIS_URL=redis_url)
+        get(IMAGE)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")  # S3 now unreachable
+        app.service.cache_clear()  # a new container: only Redis remembers
+        hit = get(IMAGE)
+        assert cache_status(hit) == "hit"
+        timing = hit["headers"]["Server-Timing"]
+        assert "fetch" not in timing
+        assert "decode" not in timing
+        assert "encode" not in timing
+
+    def test_304_on_the_hit_path(self, s3_handler: Configure, redis_url: str) -> None:
+        s3_handler(REDIS_URL=redis_url)
+        etag = get(IMAGE)["headers"]["ETag"]
+        again = get(IMAGE, **{"if-none-match": etag})
+        assert again["statusCode"] == 304
+        assert again["headers"]["X-Cache"] == "hit"
+
+    def test_the_ttl_is_the_configured_one(
+        self, s3_handler: Configure, redis_url: str, shared_redis: RedisServer
+    ) -> None:
+        s3_handler(REDIS_URL=redis_url, REDIS_CACHE_EXPIRATION_SECONDS="120")
+        get(IMAGE)
+        client = shared_redis.client()
+        [key] = image_keys(redis_url, client)
+        assert 110 <= client.ttl(key) <= 120
+
+    def test_the_key_prefix_is_configurable(
+        self, s3_handler: Configure, redis_url: str, shared_redis: RedisServer
+    ) -> None:
+        s3_handler(REDIS_URL=redis_url, REDIS_KEY_PREFIX="tenant-a:")
+        get(IMAGE)
+        keys = shared_redis.client().keys("*")
+        assert keys
+        assert all(key.startswith(b"tenant-a:") for key in keys)
+
+    def test_items_over_the_size_limit_are_not_stored(
+        self, s3_handler: Configure, redis_url: str, shared_redis: RedisServer
+    ) -> None:
+        s3_handler(REDIS_URL=redis_url, REDIS_MAX_ITEM_BYTES="1000")
+        assert [cache_status(get(IMAGE)) for _ in range(2)] == ["miss", "miss"]
+        assert image_keys(redis_url, shared_redis.client()) == []
+
+    def test_a_damaged_value_is_a_miss_and_is_replaced(
+        self, s3_handler: Configure, redis_url: str, shared_redis: RedisServer
+    ) -> None:
+        s3_handler(REDIS_URL=redis_url)
+        get(IMAGE)
+        client = shared_redis.client()
+        [key] = image_keys(redis_url, client)
+        client.set(key, b"IMGv1\xff\xff\xff\xffnot json")
+        assert cache_status(get(IMAGE)) == "miss"
+        assert cache_status(get(IMAGE)) == "hit"
+
+    def test_equivalent_queries_share_one_entry(
+        self, s3_handler: Configure, redis_url: str
+    ) -> None:
+        s3_handler(REDIS_URL=redis_url)
+        assert cache_status(get("/images/logos/badge.png?w=100&format=jpg")) == "miss"
+        assert cache_status(get("/images/logos/badge.png?format=jpeg&q=80&w=100")) == "hit"
+        assert cache_status(get("/images/logos/badge.png?w=100&format=jpeg&q=81")) == "miss"
+
+
+spellings = st.sampled_from(
+    [
+        [("w", "400"), ("format", "jpg")],
+        [("format", "jpeg"), ("w", "400")],
+        [("w", "400"), ("q", "80"), ("format", "jpeg")],
+        [("fit", "contain"), ("format", "jpg"), ("w", "400")],
+        [("w", "0400"), ("format", "jpeg"), ("fit", "cover")],
+    ]
+)
+
+
+@given(first=spellings, second=spellings, data=st.data())
+def test_every_spelling_of_one_transform_has_one_key(
+    first: list[tuple[str, str]], second: list[tuple[str, str]], data: st.DataObject
+) -> None:
+    def key(pairs: list[tuple[str, str]]) -> str:
+        order = data.draw(st.permutations(pairs))
+        return cache_key("a/b.jpg", parse_query("&".join(f"{n}={v}" for n, v in order), None, 4096))
+
+    assert key(first) == key(second)
+
+
+@given(
+    width=st.integers(1, 4096),
+    other=st.integers(1, 4096),
+    fmt=st.sampled_from(["jpeg", "png", "webp", "avif", "gif"]),
+)
+def test_different_transforms_have_different_keys(width: int, other: int, fmt: str) -> None:
+    def key(query: str, image: str = "a.jpg") -> str:
+        return cache_key(image, parse_query(query, None, 4096))
+
+    assert (key(f"w={width}&format={fmt}") == key(f"w={other}&format={fmt}")) == (width == other)
+    assert key(f"w={width}") != key(f"h={width}")
+    assert key(f"w={width}", "a.jpg") != key(f"w={width}", "b.jpg")
+
+
+class TestFaults:
+    """Redis is an optimisation: whatever happens to it, clients get their images."""
+
+    def test_redis_killed_mid_run(
+        self, s3_handler: Configure, own_redis: RedisServer, log_lines: Records
+    ) -> None:
+        s3_handler(REDIS_URL=own_redis.url)
+        assert [cache_status(get(IMAGE)) for _ in range(2)] == ["miss", "hit"]
+        own_redis.kill()
+        assert [cache_status(get(IMAGE)) for _ in range(5)] == ["miss"] * 5
+        self.assert_logged_once(log_lines)
+
+    def test_redis_paused_never_hangs_a_request(
+        self, s3_handler: Configure, own_redis: RedisServer, log_lines: Records
+    ) -> None:
+        s3_handler(REDIS_URL=own_redis.url, REDIS_TIMEOUT_SECONDS="0.1")
+        get(IMAGE)
+        own_redis.pause()
+        statuses = run_bounded(lambda: [cache_status(get(IMAGE)) for _ in range(5)])
+        assert statuses == ["miss"] * 5
+        self.assert_logged_once(log_lines)
+        assert service_cache().failures == 1  # the breaker kept the other four away
+
+    def test_redis_out_of_memory(self, s3_handler: Configure, own_redis: RedisServer) -> None:
+        own_redis.client().config_set("maxmemory", "1")
+        own_redis.client().config_set("maxmemory-policy", "noeviction")
+        s3_handler(REDIS_URL=own_redis.url)
+        assert [cache_status(get(IMAGE)) for _ in range(3)] == ["miss"] * 3
+        assert service_cache().failures >= 1
+
+    def test_redis_read_only(self, s3_handler: Configure, own_redis: RedisServer) -> None:
+        own_redis.client().replicaof("127.0.0.1", free_port())  # a replica of nobody refuses writes
+        s3_handler(REDIS_URL=own_redis.url)
+        assert [cache_status(get(IMAGE)) for _ in range(3)] == ["miss"] * 3
+        assert service_cache().failures >= 1
+
+    def test_no_redis_at_all(self, s3_handler: Configure) -> None:
+        s3_handler(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+        assert [cache_status(get(IMAGE)) for _ in range(3)] == ["miss"] * 3
+        assert service_cache().failures == 1
+
+    def test_it_tries_again_after_the_cooldown(
+        self, s3_handler: Configure, own_redis: RedisServer
+    ) -> None:
+        s3_handler(
+            REDIS_URL=own_redis.url, REDIS_TIMEOUT_SECONDS="0.1", REDIS_COOLDOWN_SECONDS="0.2"
+        )
+        own_redis.pause()
+        assert cache_status(get(IMAGE)) == "miss"
+        own_redis.resume()
+        time.sleep(0.3)  # the cooldown passes
+        assert [cache_status(get(IMAGE)) for _ in range(2)] == ["miss", "hit"]
+
+    @staticmethod
+    def assert_logged_once(log_lines: Records) -> None:
+        warnings = [r for r in log_lines() if r["message"].startswith("redis unavailable")]
+        assert len(warnings) == 1
+        assert warnings[0]["level"] == "WARNING"
+        assert warnings[0]["error_type"]
+
+
+def service_cache() -> RedisCache:
+    cache = app.service().cache
+    assert isinstance(cache, RedisCache)
+    return cache
+
+
+def run_bounded[T](work: Callable[[], T], limit_seconds: float = 20) -> T:
+    """Run ``work`` and fail, rather than hang the suite, if it never returns."""
+    results: list[T] = []
+    thread = threading.Thread(target=lambda: results.append(work()), daemon=True)
+    thread.start()
+    thread.join(limit_seconds)
+    assert results, f"still waiting after {limit_seconds} s: a request hung"
+    return results[0]
+
+
+class CountingSource(FolderSource):
+    def __init__(self, root: Path) -> None:
+        super().__init__(root, 10**9)
+        self.fetches = 0
+        self._lock = threading.Lock()
+
+    def fetch(self, key: str) -> bytes:
+        with self._lock:
+            self.fetches += 1
+        return super().fetch(key)
+
+
+class TestCoalescing:
+    def test_concurrent_misses_for_one_key_make_it_once(
+        self, samples_dir: Path, redis_url: str
+    ) -> None:
+        source = CountingSource(samples_dir)
+        spec = parse_query("w=1200&format=avif", None, 4096)
+        # Each request as its own container: its own service and Redis client.
+        services = [
+            ImageService(source, RedisCache(RedisOptions(redis_url)), 10**8) for _ in range(8)
+        ]
+        barrier = threading.Barrier(len(services))
+        results: list[Any] = [None] * len(services)
+
+        def request(index: int) -> None:
+            barrier.wait()
+            results[index] = services[index].serve("landscapes/main.jpg", spec)
+
+        threads = [threading.Thread(target=request, args=(i,)) for i in range(len(services))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert source.fetches == 1
+        assert sorted(served.cache_status for served in results) == ["hit"] * 7 + ["miss"]
+        assert len({served.image.etag for served in results}) == 1
+
+    def test_a_waiter_gives_up_after_the_bounded_wait(
+        self, samples_dir: Path, redis_url: str, shared_redis: RedisServer
+    ) -> None:
+        source = CountingSource(samples_dir)
+        spec = parse_query("w=100", None, 4096)
+        entry = cache_key("landscapes/main.jpg", spec)
+        shared_redis.client().set(f"{PREFIX}lock:{entry}", "someone-who-died", px=60_000)
+        cache = RedisCache(RedisOptions(redis_url, wait_seconds=0.2))
+        served = run_bounded(
+            lambda: ImageService(source, cache, 10**8).serve("landscapes/main.jpg", spec)
+        )
+        assert served.cache_status == "miss"
+        assert source.fetches == 1
+
+    def test_the_lock_is_released_after_the_work(
+        self, samples_dir: Path, redis_url: str, shared_redis: RedisServer
+    ) -> None:
+        cache = RedisCache(RedisOptions(redis_url))
+        ImageService(FolderSource(samples_dir, 10**9), cache, 10**8).serve(
+            "landscapes/main.jpg", parse_query("w=50", None, 4096)
+        )
+        assert shared_redis.client().keys(f"{PREFIX}lock:*") == []
+
+
+def test_tls_with_a_password(s3_handler: Configure, tmp_path: Path) -> None:
+    server = RedisServer(tmp_path, tls=True).start()
+    try:
+        assert server.url.startswith("rediss://")
+        s3_handler(REDIS_URL=server.url)
+        assert [cache_status(get(IMAGE)) for _ in range(2)] == ["miss", "hit"]
+        assert service_cache().failures == 0
+        wrong = server.url.replace(RedisServer.PASSWORD, "wrong")
+        s3_handler(REDIS_URL=wrong)
+        assert cache_status(get(IMAGE)) == "miss"  # refused by Redis, served all the same
+        assert service_cache().failures == 1
+    finally:
+        server.stop()
+
+
+def test_values_round_trip() -> None:
+    image = CachedImage(b"\x00\x01body", "image/avif", '"abc"', 12, 34)
+    assert decode_value(encode_value(image)) == image
+    assert decode_value(b"something else") is None
+    assert decode_value(encode_value(image)[:12]) is None
+
+
+def test_the_password_is_not_shown() -> None:
+    cache = RedisCache(RedisOptions("rediss://default:s3cret@cache.example.com:6379/0"))
+    assert "s3cret" not in cache.describe()
+    assert "cache.example.com" in cache.describe()
+
+
+@settings(max_examples=20)
+@given(st.binary(max_size=64))
+def test_any_stored_bytes_decode_to_an_image_or_nothing(value: bytes) -> None:
+    decoded_value = decode_value(b"IMGv1" + value)
+    assert decoded_value is None or isinstance(decoded_value, CachedImage)
