@@ -29,15 +29,14 @@ def parse_query(raw_query: str, accept: str | None, max_dimension: int) -> Trans
     ``accept`` is the request's Accept header, used only to resolve ``format=auto``.
     """
     params = _split_query(raw_query)
+    # Checked in the order of PARAMETERS, as the CloudFront Function does, so that a request
+    # with several bad values is told about the same one at the edge and here.
+    width = _integer(params, "w", 1, max_dimension)
+    height = _integer(params, "h", 1, max_dimension)
+    quality = _integer(params, "q", 0, 100)
     output_format, negotiated = _output_format(params.get("format"), accept)
-    return TransformSpec(
-        width=_integer(params, "w", 1, max_dimension),
-        height=_integer(params, "h", 1, max_dimension),
-        fit=_fit(params.get("fit")),
-        output_format=output_format,
-        quality=_integer(params, "q", 0, 100),
-        negotiated=negotiated,
-    )
+    fit = _fit(params.get("fit"))
+    return TransformSpec(width, height, fit, output_format, quality, negotiated)
 
 
 def parse_key(raw_key: str, *, percent_encoded: bool) -> str:
@@ -79,20 +78,25 @@ def accepts(accept: str | None, mime_type: str) -> bool:
 
 
 def _split_query(raw_query: str) -> dict[str, str]:
-    params: dict[str, str] = {}
+    # Grouped by name first, in order of first appearance (as CloudFront hands a query to its
+    # functions), so that both places name the same parameter when several are wrong.
+    grouped: dict[str, list[str]] = {}
     for pair in raw_query.split("&"):
         if not pair:
             continue  # "?w=1&" and "?&w=1" are harmless
         raw_name, _, raw_value = pair.partition("=")
         name = _percent_decode(raw_name.replace("+", " "), "a parameter name")
+        grouped.setdefault(name, []).append(raw_value)
+    params: dict[str, str] = {}
+    for name, raw_values in grouped.items():
         if name not in PARAMETERS:
             raise InvalidParameter(
                 f"unknown parameter {_shown(name)}; allowed: {', '.join(PARAMETERS)}",
                 parameter=name,
             )
-        value = _percent_decode(raw_value.replace("+", " "), name)
-        if name in params:
+        if len(raw_values) > 1:
             raise InvalidParameter(f"{name} is given more than once", parameter=name)
+        value = _percent_decode(raw_values[0].replace("+", " "), name)
         if not value:
             raise InvalidParameter(
                 f"{name} is empty; give it a value or leave it out", parameter=name

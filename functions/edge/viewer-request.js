@@ -1,0 +1,166 @@
+// CloudFront Function (viewer request, cloudfront-js-2.0) for the image optimizer.
+//
+// The cache key is the query string, so this puts every image request into one canonical form
+// before the cache is consulted: parameter names in lower case, unknown ones dropped, aliases and
+// numbers normalised, a fixed order, and `format=auto` settled from the Accept header (CloudFront
+// ignores `Vary: Accept`). A value the Lambda would refuse is refused here with the same 400,
+// without reaching the origin. template.yaml embeds this file; tests/edge runs it under node.
+
+var PARAMETERS = ['w', 'h', 'q', 'format', 'fit'];
+var MAX_DIMENSION = 4096;
+var FORMATS = { jpeg: 'jpeg', jpg: 'jpeg', png: 'png', webp: 'webp', avif: 'avif', gif: 'gif', auto: 'auto' };
+var FORMAT_NAMES = 'jpeg, jpg, png, webp, avif, gif, auto';
+var FITS = ['cover', 'contain', 'fill', 'inside', 'outside'];
+var RANGES = { w: [1, MAX_DIMENSION], h: [1, MAX_DIMENSION], q: [0, 100] };
+var SHOWN_VALUE_CHARS = 40;
+
+function handler(event) {
+    var request = event.request;
+    if (request.uri.indexOf('/images/') !== 0) {
+        return request;
+    }
+    var result = normalise(request.querystring || {}, header(request.headers, 'accept'));
+    if (result.error) {
+        return refusal(result.error, result.parameter);
+    }
+    request.querystring = result.querystring;
+    return request;
+}
+
+function normalise(querystring, accept) {
+    var given = {};
+    var names = Object.keys(querystring);
+    for (var i = 0; i < names.length; i++) {
+        var name = decoded(names[i]);
+        if (name === null) {
+            continue; // not a parameter we know, so not one that reaches the origin either
+        }
+        name = name.toLowerCase();
+        if (PARAMETERS.indexOf(name) < 0) {
+            continue; // utm_source and friends: dropped, they would only split the cache
+        }
+        var entry = querystring[names[i]];
+        if (given[name] !== undefined || (entry.multiValue && entry.multiValue.length > 1)) {
+            return { error: name + ' is given more than once', parameter: name };
+        }
+        var value = decoded(entry.value);
+        if (value === null) {
+            return { error: name + ' has invalid percent-encoding', parameter: name };
+        }
+        if (value === '') {
+            return { error: name + ' is empty; give it a value or leave it out', parameter: name };
+        }
+        given[name] = value;
+    }
+    var canonical = {};
+    for (var j = 0; j < PARAMETERS.length; j++) {
+        var parameter = PARAMETERS[j];
+        if (given[parameter] === undefined) {
+            continue;
+        }
+        var checked = check(parameter, given[parameter]);
+        if (checked.error) {
+            return { error: checked.error, parameter: parameter };
+        }
+        canonical[parameter] = checked.value;
+    }
+    if (canonical.format === 'auto') {
+        var negotiated = negotiate(accept);
+        if (negotiated) {
+            canonical.format = negotiated;
+        } else {
+            delete canonical.format; // the origin keeps the source's own format
+        }
+    }
+    if (canonical.fit !== undefined && (canonical.w === undefined || canonical.h === undefined)) {
+        delete canonical.fit; // with one side, every fit gives the same image
+    }
+    var canonicalQuery = {};
+    for (var k = 0; k < PARAMETERS.length; k++) {
+        if (canonical[PARAMETERS[k]] !== undefined) {
+            canonicalQuery[PARAMETERS[k]] = { value: canonical[PARAMETERS[k]] };
+        }
+    }
+    return { querystring: canonicalQuery };
+}
+
+function check(name, raw) {
+    if (RANGES[name]) {
+        var low = RANGES[name][0];
+        var high = RANGES[name][1];
+        if (!/^[0-9]{1,9}$/.test(raw) || Number(raw) < low || Number(raw) > high) {
+            return { error: name + ' must be an integer from ' + low + ' to ' + high + ', got ' + shown(raw) };
+        }
+        return { value: String(Number(raw)) };
+    }
+    var lower = raw.toLowerCase();
+    if (name === 'format') {
+        if (!Object.prototype.hasOwnProperty.call(FORMATS, lower)) {
+            return { error: 'format must be one of ' + FORMAT_NAMES + ', got ' + shown(raw) };
+        }
+        return { value: FORMATS[lower] };
+    }
+    if (FITS.indexOf(lower) < 0) {
+        return { error: 'fit must be one of ' + FITS.join(', ') + ', got ' + shown(raw) };
+    }
+    return { value: lower };
+}
+
+function negotiate(accept) {
+    if (accepts(accept, 'image/avif')) {
+        return 'avif';
+    }
+    if (accepts(accept, 'image/webp')) {
+        return 'webp';
+    }
+    return null;
+}
+
+function accepts(accept, mimeType) {
+    var items = (accept || '').split(',');
+    for (var i = 0; i < items.length; i++) {
+        var parts = items[i].split(';');
+        if (parts[0].trim().toLowerCase() !== mimeType) {
+            continue;
+        }
+        for (var j = 1; j < parts.length; j++) {
+            var option = parts[j].split('=');
+            if (option[0].trim().toLowerCase() === 'q') {
+                var quality = parseFloat(option[1]);
+                return !isNaN(quality) && quality > 0;
+            }
+        }
+        return true;
+    }
+    return false;
+}
+
+function header(headers, name) {
+    return headers && headers[name] ? headers[name].value : '';
+}
+
+function decoded(text) {
+    try {
+        return decodeURIComponent(text.replace(/\+/g, ' '));
+    } catch (e) {
+        return null;
+    }
+}
+
+function shown(value) {
+    var text = value.length > SHOWN_VALUE_CHARS ? value.slice(0, SHOWN_VALUE_CHARS) + '...' : value;
+    return "'" + text.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
+}
+
+function refusal(message, parameter) {
+    var body = { error: { code: 'invalid_parameter', message: message, parameter: parameter } };
+    return {
+        statusCode: 400,
+        statusDescription: 'Bad Request',
+        headers: {
+            'content-type': { value: 'application/json' },
+            'cache-control': { value: 'public, max-age=60' },
+        },
+        body: { encoding: 'text', data: JSON.stringify(body) },
+    };
+}

@@ -1,0 +1,96 @@
+// Tests of the CloudFront Function, run with `node --test tests/edge` (pytest runs them too).
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { loadHandler, viewerRequest } = require('./harness');
+
+const handler = loadHandler();
+
+function query(pairs) {
+    const querystring = {};
+    for (const [name, value] of pairs) {
+        if (querystring[name]) {
+            const first = querystring[name];
+            const values = first.multiValue || [{ value: first.value }];
+            querystring[name] = { value: first.value, multiValue: [...values, { value }] };
+        } else {
+            querystring[name] = { value };
+        }
+    }
+    return querystring;
+}
+
+function run(pairs, accept, uri = '/images/a/b.jpg') {
+    return handler(viewerRequest(uri, query(pairs), accept));
+}
+
+function keys(result) {
+    return Object.entries(result.querystring).map(([name, entry]) => `${name}=${entry.value}`).join('&');
+}
+
+const CHROME = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8';
+const SAFARI = 'image/webp,image/avif,image/jxl,image/heic,image/heic-sequence,video/*;q=0.8,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5';
+const FIREFOX = 'image/avif,image/webp,*/*';
+const OLD_FIREFOX = 'image/webp,*/*';
+const OLD_SAFARI = 'image/png,image/svg+xml,image/*;q=0.8,video/*;q=0.8,*/*;q=0.5';
+
+test('format=auto follows the Accept header', () => {
+    for (const [accept, expected] of [
+        [CHROME, 'w=400&format=avif'],
+        [SAFARI, 'w=400&format=avif'],
+        [FIREFOX, 'w=400&format=avif'],
+        [OLD_FIREFOX, 'w=400&format=webp'],
+        ['image/avif;q=0,image/webp', 'w=400&format=webp'],
+        [OLD_SAFARI, 'w=400'],
+        ['*/*', 'w=400'], // curl: the origin keeps the source format
+        ['', 'w=400'],
+        [undefined, 'w=400'],
+    ]) {
+        assert.equal(keys(run([['format', 'auto'], ['w', '400']], accept)), expected, String(accept));
+    }
+});
+
+test('parameters come out in one order, lower case, aliases resolved', () => {
+    assert.equal(keys(run([['FORMAT', 'JPG'], ['fit', 'Contain'], ['H', '0300'], ['w', '400']])),
+        'w=400&h=300&format=jpeg&fit=contain');
+    assert.equal(keys(run([['q', '80'], ['w', '1']])), 'w=1&q=80');
+});
+
+test('unknown parameters are dropped, not refused', () => {
+    assert.equal(keys(run([['w', '400'], ['utm_source', 'mail'], ['width', '3']])), 'w=400');
+});
+
+test('fit is dropped when only one side is given', () => {
+    assert.equal(keys(run([['w', '400'], ['fit', 'fill']])), 'w=400');
+});
+
+test('values the Lambda refuses get the same 400 here', () => {
+    for (const [pairs, message, parameter] of [
+        [[['w', 'abc']], "w must be an integer from 1 to 4096, got 'abc'", 'w'],
+        [[['w', '0']], "w must be an integer from 1 to 4096, got '0'", 'w'],
+        [[['h', '4097']], "h must be an integer from 1 to 4096, got '4097'", 'h'],
+        [[['q', '200']], "q must be an integer from 0 to 100, got '200'", 'q'],
+        [[['format', 'tiff']], "format must be one of jpeg, jpg, png, webp, avif, gif, auto, got 'tiff'", 'format'],
+        [[['fit', 'zoom']], "fit must be one of cover, contain, fill, inside, outside, got 'zoom'", 'fit'],
+        [[['w', '1'], ['w', '2']], 'w is given more than once', 'w'],
+        [[['q', '']], 'q is empty; give it a value or leave it out', 'q'],
+        [[['w', '%zz']], 'w has invalid percent-encoding', 'w'],
+    ]) {
+        const response = run(pairs);
+        assert.equal(response.statusCode, 400);
+        assert.equal(response.headers['content-type'].value, 'application/json');
+        assert.equal(response.headers['cache-control'].value, 'public, max-age=60');
+        const error = JSON.parse(response.body.data).error;
+        assert.deepEqual(error, { code: 'invalid_parameter', message, parameter });
+    }
+});
+
+test('a huge value is cut short in the message', () => {
+    const error = JSON.parse(run([['w', '9'.repeat(5000)]]).body.data).error;
+    assert.ok(error.message.length < 120);
+});
+
+test('other paths pass untouched', () => {
+    const request = viewerRequest('/health', query([['anything', 'x']]), '');
+    assert.equal(handler(request), request.request);
+});
