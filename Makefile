@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help serve test lint format clean ensure-redis-server bench
+.PHONY: help serve test lint format clean ensure-redis-server bench embed-edge-function
 
 help:
 	@echo "make serve   run the optimizer locally on http://127.0.0.1:3000 (sample images, memory cache)"
@@ -42,6 +42,10 @@ test: lint ensure-redis-server
 # Benchmarks print tables; pinned to one core so that runs compare.
 bench: $(STAMP) ensure-redis-server
 	taskset -c 0 $(BIN)/python tests/benchmarks/cache_hit.py
+
+# template.yaml carries the CloudFront Function's code inline; this copies it from its file.
+embed-edge-function: $(STAMP)
+	$(BIN)/python functions/edge/embed_in_template.py
 
 format: $(STAMP)
 	$(BIN)/ruff format functions tests

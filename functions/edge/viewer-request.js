@@ -7,7 +7,7 @@
 // without reaching the origin. template.yaml embeds this file; tests/edge runs it under node.
 
 var PARAMETERS = ['w', 'h', 'q', 'format', 'fit'];
-var MAX_DIMENSION = 4096;
+var MAX_DIMENSION = 4096; // template.yaml puts its MaxDimension parameter here
 var FORMATS = { jpeg: 'jpeg', jpg: 'jpeg', png: 'png', webp: 'webp', avif: 'avif', gif: 'gif', auto: 'auto' };
 var FORMAT_NAMES = 'jpeg, jpg, png, webp, avif, gif, auto';
 var FITS = ['cover', 'contain', 'fill', 'inside', 'outside'];

@@ -1,0 +1,330 @@
+"""template.yaml: linted, SAM-translated offline, its wiring asserted, and built without Docker.
+
+The deployment cannot run here (no AWS account, no Docker); what can be proven offline is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode import cfn_yaml
+from samtranslator.translator.transform import transform
+
+from conftest import EVENTS, ROOT
+from image_optimizer.request import PARAMETERS
+
+sys.path.insert(0, str(ROOT / "functions" / "edge"))
+from embed_in_template import SOURCE as EDGE_SOURCE
+from embed_in_template import for_template
+
+TEMPLATE = ROOT / "template.yaml"
+BIN = Path(sys.executable).parent
+TOOL_ENV = {
+    **os.environ,
+    "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",  # sam build needs this venv's python3.12
+    "SAM_CLI_TELEMETRY": "0",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+class _NoManagedPolicies:
+    """The template names no managed policies by name, so none need looking up in IAM."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@pytest.fixture(scope="module")
+def source() -> dict[str, Any]:
+    template: dict[str, Any] = cfn_yaml.load(str(TEMPLATE))
+    return template
+
+
+@pytest.fixture(scope="module")
+def resources(source: dict[str, Any]) -> dict[str, Any]:
+    """The template as CloudFormation receives it, after the SAM transform (offline)."""
+    template = json.loads(json.dumps(source))  # plain dicts, without the YAML node types
+    template["Resources"]["ImageOptimizerFunction"]["Properties"]["CodeUri"] = "s3://b/function.zip"
+    template["Resources"]["DependenciesLayer"]["Properties"]["ContentUri"] = "s3://b/layer.zip"
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    translated = transform(template, {}, _NoManagedPolicies())  # type: ignore[arg-type]
+    result: dict[str, Any] = translated["Resources"]
+    return result
+
+
+def of_type(resources: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in resources.items() if r["Type"] == kind}
+
+
+def test_sam_validate_lint() -> None:
+    result = subprocess.run(
+        [BIN / "sam", "validate", "--lint", "--template-file", TEMPLATE],
+        env=TOOL_ENV, capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cfn_lint() -> None:
+    result = subprocess.run(
+        [BIN / "cfn-lint", TEMPLATE], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_function_url_takes_iam_auth_only(resources: dict[str, Any]) -> None:
+    [url] = of_type(resources, "AWS::Lambda::Url").values()
+    assert url["Properties"]["AuthType"] == "AWS_IAM"
+    assert url["Condition"] == "UseFunctionUrl"
+
+
+def test_cloudfront_signs_its_requests_to_the_function_url(resources: dict[str, Any]) -> None:
+    oac = resources["OriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert oac["OriginAccessControlOriginType"] == "lambda"
+    assert oac["SigningBehavior"] == "always"
+    assert oac["SigningProtocol"] == "sigv4"
+    [origin] = resources["Distribution"]["Properties"]["DistributionConfig"]["Origins"]
+    use_oac = origin["OriginAccessControlId"]["Fn::If"]
+    assert use_oac[0] == "UseFunctionUrl"
+    assert use_oac[1] == {"Fn::GetAtt": ["OriginAccessControl", "Id"]}
+    domain = origin["DomainName"]["Fn::If"][1]
+    assert domain == {
+        "Fn::Select": [2, {"Fn::Split": ["/", {"Fn::GetAtt": ["FunctionUrl", "FunctionUrl"]}]}]
+    }
+
+
+def test_only_this_distribution_may_invoke_through_the_url(resources: dict[str, Any]) -> None:
+    permissions = {
+        r["Properties"]["Action"]: r["Properties"]
+        for r in of_type(resources, "AWS::Lambda::Permission").values()
+        if r["Properties"]["Principal"] == "cloudfront.amazonaws.com"
+    }
+    assert set(permissions) == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
+    assert permissions["lambda:InvokeFunctionUrl"]["FunctionUrlAuthType"] == "AWS_IAM"
+    assert permissions["lambda:InvokeFunction"]["InvokedViaFunctionUrl"] is True
+    for permission in permissions.values():
+        assert "distribution/${Distribution}" in permission["SourceArn"]["Fn::Sub"]
+
+
+def test_the_cache_key_is_the_transform_parameters_only(resources: dict[str, Any]) -> None:
+    config = resources["ImageCachePolicy"]["Properties"]["CachePolicyConfig"]
+    keyed = config["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert keyed["QueryStringsConfig"] == {
+        "QueryStringBehavior": "whitelist",
+        "QueryStrings": list(PARAMETERS),
+    }
+    assert keyed["HeadersConfig"] == {"HeaderBehavior": "none"}
+    assert keyed["CookiesConfig"] == {"CookieBehavior": "none"}
+    assert keyed["EnableAcceptEncodingGzip"] is False
+    assert keyed["EnableAcceptEncodingBrotli"] is False
+
+
+def test_the_cache_behaviour(resources: dict[str, Any]) -> None:
+    config = resources["Distribution"]["Properties"]["DistributionConfig"]
+    behaviour = config["DefaultCacheBehavior"]
+    assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behaviour["Compress"] is False  # images are compressed already
+    assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
+    assert behaviour["CachePolicyId"] == {"Ref": "ImageCachePolicy"}
+    [association] = behaviour["FunctionAssociations"]
+    assert association["EventType"] == "viewer-request"
+    errors = {e["ErrorCode"]: e["ErrorCachingMinTTL"] for e in config["CustomErrorResponses"]}
+    assert errors[404] == {"Ref": "CdnErrorTtl"}
+    assert errors[500] == errors[503] == 0
+
+
+def test_the_template_embeds_the_edge_function_file(source: dict[str, Any]) -> None:
+    code = source["Resources"]["ViewerRequestFunction"]["Properties"]["FunctionCode"]["Fn::Sub"]
+    assert code.strip() == for_template(EDGE_SOURCE.read_text()).strip(), (
+        "template.yaml is out of date: run `make embed-edge-function`"
+    )
+    assert "${MaxDimension}" in code
+
+
+def test_s3_is_reached_through_a_gateway_endpoint_on_the_private_routes(
+    resources: dict[str, Any],
+) -> None:
+    [endpoint] = of_type(resources, "AWS::EC2::VPCEndpoint").values()
+    assert endpoint["Properties"]["VpcEndpointType"] == "Gateway"
+    assert endpoint["Properties"]["ServiceName"] == {"Fn::Sub": "com.amazonaws.${AWS::Region}.s3"}
+    tables = endpoint["Properties"]["RouteTableIds"]
+    associations = of_type(resources, "AWS::EC2::SubnetRouteTableAssociation").values()
+    subnets_on_those_tables = {
+        a["Properties"]["SubnetId"]["Ref"]
+        for a in associations
+        if a["Properties"]["RouteTableId"] in tables
+    }
+    function_subnets = resources["ImageOptimizerFunction"]["Properties"]["VpcConfig"]["SubnetIds"]
+    assert {ref["Ref"] for ref in function_subnets} <= subnets_on_those_tables
+
+
+def test_the_network_is_private_in_two_zones(resources: dict[str, Any]) -> None:
+    kinds = {r["Type"] for r in resources.values()}
+    assert not kinds & {"AWS::EC2::NatGateway", "AWS::EC2::InternetGateway", "AWS::EC2::EIP"}
+    zones = [
+        s["Properties"]["AvailabilityZone"] for s in of_type(resources, "AWS::EC2::Subnet").values()
+    ]
+    assert sorted(zone["Fn::Select"][0] for zone in zones) == [0, 1]
+
+
+def test_only_the_function_reaches_the_cache_port(resources: dict[str, Any]) -> None:
+    [ingress] = resources["CacheSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert ingress["SourceSecurityGroupId"] == {"Fn::GetAtt": ["FunctionSecurityGroup", "GroupId"]}
+    assert (ingress["FromPort"], ingress["ToPort"]) == (6379, 6380)
+    assert "CidrIp" not in ingress
+    for cache in ("ServerlessCache", "CacheReplicationGroup"):
+        groups = resources[cache]["Properties"]["SecurityGroupIds"]
+        assert groups == [{"Fn::GetAtt": ["CacheSecurityGroup", "GroupId"]}]
+
+
+def test_the_cache_speaks_tls(resources: dict[str, Any]) -> None:
+    assert resources["CacheReplicationGroup"]["Properties"]["TransitEncryptionEnabled"] is True
+    url = resources["ImageOptimizerFunction"]["Properties"]["Environment"]["Variables"]["REDIS_URL"]
+    for choice in url["Fn::If"][1:]:
+        assert choice["Fn::Sub"].startswith("rediss://")
+
+
+def test_the_function_reads_the_originals_and_nothing_else(resources: dict[str, Any]) -> None:
+    role = resources["ImageOptimizerFunctionRole"]["Properties"]
+    statements = [
+        statement
+        for policy in role["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+    assert [s["Action"] for s in statements] == ["s3:GetObject"]
+    resource = statements[0]["Resource"]["Fn::Sub"]
+    assert resource[0] == "arn:${AWS::Partition}:s3:::${Bucket}/${SourcePrefix}*"
+    managed = json.dumps(role["ManagedPolicyArns"])
+    assert "AWSLambdaBasicExecutionRole" in managed
+    assert "AWSLambdaVPCAccessExecutionRole" in managed
+
+
+def test_the_function_and_its_layer(resources: dict[str, Any]) -> None:
+    function = resources["ImageOptimizerFunction"]["Properties"]
+    [layer] = of_type(resources, "AWS::Lambda::LayerVersion").values()
+    assert function["Architectures"] == ["arm64"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert function["Runtime"] in layer["Properties"]["CompatibleRuntimes"]
+    assert function["Handler"] == "image_optimizer.app.lambda_handler"
+    assert function["LoggingConfig"] == {"LogGroup": {"Ref": "FunctionLogGroup"}}
+    retention = resources["FunctionLogGroup"]["Properties"]["RetentionInDays"]
+    assert retention == {"Ref": "LogRetentionDays"}
+
+
+def test_alarms_and_dashboard(resources: dict[str, Any]) -> None:
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    assert set(alarms) == {"ErrorRateAlarm", "ThrottleAlarm", "P99DurationAlarm"}
+    assert alarms["P99DurationAlarm"]["Properties"]["ExtendedStatistic"] == "p99"
+    assert of_type(resources, "AWS::CloudWatch::Dashboard")
+
+
+def test_outputs(source: dict[str, Any]) -> None:
+    assert {"CloudFrontUrl", "FunctionUrl", "SourceBucket", "CacheEndpoint"} <= set(
+        source["Outputs"]
+    )
+
+
+def sam_build(build_dir: Path, template: Path, **env: str) -> None:
+    result = subprocess.run(
+        [
+            BIN / "sam", "build",
+            "--template-file", template,
+            "--build-dir", build_dir,
+            "--cache-dir", build_dir.parent / "sam-cache",
+        ],
+        env={**TOOL_ENV, **env}, capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def arm64_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    build = tmp_path_factory.mktemp("arm64") / "build"
+    sam_build(build, TEMPLATE)
+    return build
+
+
+def test_sam_build_makes_a_small_function_and_an_arm64_layer(arm64_build: Path) -> None:
+    function, layer = arm64_build / "ImageOptimizerFunction", arm64_build / "DependenciesLayer"
+    assert (function / "image_optimizer" / "app.py").exists()
+    assert list(function.rglob("app.cpython-312.pyc")), "the build compiles the bytecode"
+    assert not (function / "image_optimizer_cli").exists()  # local tooling stays out
+    assert sum(f.stat().st_size for f in function.rglob("*") if f.is_file()) < 2_000_000
+    extensions = [path.name for path in (layer / "python" / "PIL").glob("_imaging.*.so")]
+    assert extensions == ["_imaging.cpython-312-aarch64-linux-gnu.so"]
+    for package in ("PIL", "aws_lambda_powertools", "redis"):
+        assert (layer / "python" / package).is_dir()
+
+
+@pytest.fixture(scope="module")
+def native_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same build for this machine's architecture, so that it can be run here."""
+    folder = tmp_path_factory.mktemp("native")
+    template = folder / "template.yaml"
+    template.write_text(TEMPLATE.read_text().replace("arm64", "x86_64"))
+    for name in ("functions", "layers"):
+        shutil.copytree(ROOT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+    sam_build(folder / "build", template, LAYER_ARCH="x86_64")
+    return folder / "build"
+
+
+@pytest.mark.parametrize(
+    ("event", "status", "content_type"),
+    [
+        ("function-url-get.json", 200, "image/webp"),
+        ("function-url-not-found.json", 404, "application/json"),
+        ("function-url-bad-parameter.json", 400, "application/json"),
+        ("function-url-head-auto-format.json", 200, "image/avif"),
+        ("http-api-get.json", 200, "image/avif"),
+    ],
+)
+def test_the_built_function_serves_the_sample_events_from_a_clean_python(
+    native_build: Path,
+    samples_dir: Path,
+    tmp_path: Path,
+    event: str,
+    status: int,
+    content_type: str,
+) -> None:
+    python = _clean_python(tmp_path)
+    script = (
+        "import json, sys\n"
+        "from image_optimizer.app import lambda_handler\n"
+        "class Context:\n"
+        "    function_name = 'image-optimizer'; function_version = '$LATEST'\n"
+        "    invoked_function_arn = 'arn:aws:lambda:us-east-1:123456789012:function:f'\n"
+        "    memory_limit_in_mb = 1769; aws_request_id = 'r'; log_group_name = 'g'\n"
+        "    log_stream_name = 's'\n"
+        "    def get_remaining_time_in_millis(self): return 15000\n"
+        "response = lambda_handler(json.load(open(sys.argv[1])), Context())\n"
+        "print(json.dumps({'status': response['statusCode'],"
+        " 'type': response['headers'].get('Content-Type')}))\n"
+        "assert 'boto3' not in sys.modules, 'a folder source needs no boto3'\n"
+    )
+    search_path = os.pathsep.join(
+        [
+            str(native_build / "ImageOptimizerFunction"),
+            str(native_build / "DependenciesLayer" / "python"),
+        ]
+    )
+    result = subprocess.run(
+        [python, "-c", script, EVENTS / event],
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": search_path, "SOURCE_DIR": str(samples_dir)},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer == {"status": status, "type": content_type}
+
+
+def _clean_python(folder: Path) -> Path:
+    """A Python 3.12 with nothing installed, like the Lambda runtime minus boto3."""
+    venv = folder / "clean"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True, timeout=120)
+    return venv / "bin" / "python"
