@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
+import select
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -23,11 +26,13 @@ from redis_server import RedisServer
 BANNER = re.compile(r"serving (http://127\.0\.0\.1:\d+)")
 
 
-def start_server(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+def start_server(
+    *args: str, env: dict[str, str], stdout: int = subprocess.DEVNULL
+) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "image_optimizer_cli.main", "serve", "--port", "0", *args],
         stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
+        stdout=stdout,
         text=True,
         env=env,
     )
@@ -136,6 +141,40 @@ def test_serve_with_redis_survives_redis_stopping(
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_serve_on_a_terminal_prints_readable_records(clean_env: dict[str, str]) -> None:
+    terminal, device = pty.openpty()
+    process, base = start_server(env=clean_env, stdout=device)
+    os.close(device)
+    try:
+        fetch(f"{base}/images/landscapes/main.jpg?w=400&format=webp")
+        fetch(f"{base}/images/landscapes/main.jpg?w=abc")
+        shown = read_until(terminal, "invalid_parameter")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        os.close(terminal)
+    miss, refused = [line for line in shown.splitlines() if "GET /images/" in line]
+    assert "INFO" in miss
+    assert "-> 200  miss" in miss
+    assert "jpeg 2400x1600" in miss
+    assert "-> webp 400x267" in miss
+    assert "decode" in miss
+    assert "WARNING" in refused
+    assert "-> 400  invalid_parameter" in refused
+    assert "_aws" not in shown
+    assert '{"level"' not in shown
+
+
+def read_until(terminal: int, marker: str, limit_seconds: float = 30) -> str:
+    text, deadline = "", time.monotonic() + limit_seconds
+    while marker not in text and time.monotonic() < deadline:
+        ready, _, _ = select.select([terminal], [], [], 0.5)
+        if ready:
+            text += os.read(terminal, 65536).decode("utf-8", "replace")
+    assert marker in text, text
+    return text
 
 
 @pytest.mark.parametrize(

@@ -251,16 +251,3 @@ def test_a_missing_bucket_is_our_fault_500_without_internals(
     assert response["statusCode"] == 500
     assert error_of(response)["code"] == "internal_error"
     assert "no-such-bucket" not in response["body"]
-
-
-def test_one_structured_record_per_image(log_lines: Callable[[], list[dict[str, Any]]]) -> None:
-    get("/images/landscapes/main.jpg?w=200&format=webp")
-    served = [record for record in log_lines() if record["message"] == "image served"]
-    assert len(served) == 1
-    record = served[0]
-    assert record["key"] == "landscapes/main.jpg"
-    assert record["source_bytes"] > record["output_bytes"] > 0
-    assert record["bytes_saved"] == record["source_bytes"] - record["output_bytes"]
-    assert record["processing_ms"] > 0
-    assert {"fetch", "decode", "resize", "encode"} <= set(record["timings_ms"])
-    assert record["correlation_id"]

@@ -14,13 +14,13 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from image_optimizer import SERVICE_NAME, __version__
+from image_optimizer import __version__
 from image_optimizer.errors import MethodNotAllowed, OptimizerError, OutputTooLarge, RouteNotFound
+from image_optimizer.observability import RequestRecord, logger, metrics, publish
 from image_optimizer.request import parse_key, parse_query
 from image_optimizer.service import ImageService, Served
 from image_optimizer.settings import Settings
@@ -33,8 +33,9 @@ MAX_BODY_BYTES = (LAMBDA_RESPONSE_LIMIT - _HEADROOM) // 4 * 3  # base64 turns 3 
 CLIENT_ERROR_CACHE_CONTROL = "public, max-age=60"
 SERVER_ERROR_CACHE_CONTROL = "no-store"
 _KNOWN_PATHS = re.compile(r"^/health$|^/images/")
+# CloudFront's id for the request ties our record to its logs; without CloudFront, Lambda's.
+CORRELATION_ID_PATH = 'headers."x-amz-cf-id" || requestContext.requestId'
 
-logger = Logger(service=SERVICE_NAME)
 app = APIGatewayHttpResolver()
 
 
@@ -63,7 +64,7 @@ def image() -> Response:
     )
     spec = parse_query(event.raw_query_string, headers.get("accept"), settings().max_dimension)
     served = service().serve(key, spec)
-    _log_served(key, served)
+    _record().served = served
     return _image_response(
         served,
         settings().cache_control,
@@ -85,7 +86,7 @@ def not_found(_: NotFoundError) -> Response:
 
 @app.exception_handler(OptimizerError)
 def optimizer_error(error: OptimizerError) -> Response:
-    logger.info("request refused", extra={"status": error.status, "error_code": error.code})
+    _record().error = error  # logged with its code and no stack trace: it is an answer, not a bug
     headers = {"Cache-Control": _error_cache_control(error.status)}
     if isinstance(error, MethodNotAllowed):
         headers["Allow"] = ", ".join(ALLOWED_METHODS)
@@ -94,8 +95,10 @@ def optimizer_error(error: OptimizerError) -> Response:
 
 @app.exception_handler(Exception)
 def unexpected_error(error: Exception) -> Response:
-    logger.exception("unexpected error")
+    record = _record()
+    record.failure = error  # logged with its stack trace
     internal = OptimizerError("something went wrong on our side; it has been logged")
+    record.error = internal
     return Response(
         internal.status,
         "application/json",
@@ -104,11 +107,20 @@ def unexpected_error(error: Exception) -> Response:
     )
 
 
-@logger.inject_lambda_context(
-    correlation_id_path='headers."x-amz-cf-id" || requestContext.requestId'
-)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    http = event.get("requestContext", {}).get("http", {})
+    record = RequestRecord(method=http.get("method", ""), path=event.get("rawPath", ""))
+    app.append_context(record=record)
+    response = app.resolve(event, context)
+    publish(record, response["statusCode"])
+    return response
+
+
+def _record() -> RequestRecord:
+    record: RequestRecord = app.context["record"]
+    return record
 
 
 def _image_response(
@@ -142,30 +154,8 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 
 def _server_timing(served: Served) -> str:
-    stages = [f"{name};dur={ms:.1f}" for name, ms in served.timings.stages.items()]
-    return ", ".join([*stages, f"total;dur={served.timings.total():.1f}"])
-
-
-def _log_served(key: str, served: Served) -> None:
-    record: dict[str, Any] = {
-        "key": key,
-        "cache": served.cache_status,
-        "output_bytes": len(served.image.body),
-        "output_type": served.image.content_type,
-        "output_width": served.image.width,
-        "output_height": served.image.height,
-        "timings_ms": {name: round(ms, 2) for name, ms in served.timings.stages.items()},
-        "processing_ms": round(served.timings.total(), 2),
-    }
-    if served.rendition is not None and served.source_bytes is not None:
-        record.update(
-            source_bytes=served.source_bytes,
-            source_format=served.rendition.source_format,
-            source_width=served.rendition.source_width,
-            source_height=served.rendition.source_height,
-            bytes_saved=served.source_bytes - len(served.image.body),
-        )
-    logger.info("image served", extra=record)
+    stages = [f"{name};dur={ms:.1f}" for name, ms in served.timings.items()]
+    return ", ".join([*stages, f"total;dur={served.total_ms:.1f}"])
 
 
 def _path_is_encoded(event: dict[str, Any]) -> bool:

@@ -19,9 +19,12 @@ from image_optimizer.timing import Stopwatch
 
 @dataclass(frozen=True, slots=True)
 class Served:
+    key: str
     image: CachedImage
     cache_status: str  # "hit" or "miss"
-    timings: Stopwatch
+    timings: dict[str, float]  # milliseconds per stage
+    total_ms: float
+    cache_errors: int = 0  # cache calls that failed during this request
     rendition: Rendition | None = None  # on a miss: how the image was made
     source_bytes: int | None = None  # on a miss: the size of the original
 
@@ -42,36 +45,49 @@ class ImageService:
 
     def serve(self, key: str, spec: TransformSpec) -> Served:
         timings = Stopwatch()
+        failures_before = self.cache.failures
         entry = cache_key(key, spec)
         with timings.measure("cache"):
-            cached = self.cache.get(entry)
-        if cached is not None:
-            return Served(cached, "hit", timings)
-        with timings.measure("wait"):
-            claim = self.cache.claim(entry)
-        try:
-            if claim.image is not None:  # another request made it while this one waited
-                return Served(claim.image, "hit", timings)
-            return self._make(key, spec, entry, timings)
-        finally:
-            claim.release()
-
-    def _make(self, key: str, spec: TransformSpec, entry: str, timings: Stopwatch) -> Served:
-        with timings.measure("fetch"):
-            data = self.source.fetch(key)
-        rendition = render(data, spec, self._max_source_pixels)
-        for stage, milliseconds in rendition.timings.items():
-            timings.add(stage, milliseconds)
-        image = CachedImage(
-            body=rendition.body,
-            content_type=rendition.output_format.mime_type,
-            etag=entity_tag(rendition.body),
-            width=rendition.width,
-            height=rendition.height,
+            image = self.cache.get(entry)
+        rendition: Rendition | None = None
+        source_bytes: int | None = None
+        if image is None:
+            with timings.measure("wait"):
+                claim = self.cache.claim(entry)
+            try:
+                image = claim.image  # made by another request while this one waited
+                if image is None:
+                    with timings.measure("fetch"):
+                        data = self.source.fetch(key)
+                    source_bytes = len(data)
+                    rendition = render(data, spec, self._max_source_pixels)
+                    for stage, milliseconds in rendition.timings.items():
+                        timings.add(stage, milliseconds)
+                    image = _cacheable(rendition)
+                    with timings.measure("store"):
+                        self.cache.set(entry, image)
+            finally:
+                claim.release()
+        return Served(
+            key=key,
+            image=image,
+            cache_status="miss" if rendition is not None else "hit",
+            timings=timings.stages,
+            total_ms=timings.total(),
+            cache_errors=self.cache.failures - failures_before,
+            rendition=rendition,
+            source_bytes=source_bytes,
         )
-        with timings.measure("store"):
-            self.cache.set(entry, image)
-        return Served(image, "miss", timings, rendition, len(data))
+
+
+def _cacheable(rendition: Rendition) -> CachedImage:
+    return CachedImage(
+        body=rendition.body,
+        content_type=rendition.output_format.mime_type,
+        etag=entity_tag(rendition.body),
+        width=rendition.width,
+        height=rendition.height,
+    )
 
 
 def entity_tag(body: bytes) -> str:

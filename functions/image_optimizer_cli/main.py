@@ -8,16 +8,18 @@ only set them, so what runs here is configured exactly as a deployed function is
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from image_optimizer import __version__
 from image_optimizer.settings import ConfigurationError
 from image_optimizer_cli.lambda_events import LocalContext, response_body
+from image_optimizer_cli.readable import ReadableStream
 from image_optimizer_cli.samples import SAMPLES, ensure_samples
 
 DEFAULT_MEMORY_CACHE_BYTES = 256 * 1024 * 1024
@@ -88,15 +90,22 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     _configure_source(args.source)
     _configure_cache(args.cache)
-    from image_optimizer.app import lambda_handler, service
+    from image_optimizer.app import lambda_handler, logger, service
     from image_optimizer_cli.server import make_server
+
+    access_log: TextIO | None = sys.stderr
+    if sys.stdout.isatty():
+        # Records in readable lines; each already says what the access log would.
+        sys.stdout = ReadableStream(sys.__stdout__)
+        logger.registered_handler.setStream(sys.stdout)
+        access_log = None
 
     try:
         described = service()  # fail now, not on the first request, if the configuration is wrong
     except ConfigurationError as error:
         raise UsageError(str(error)) from None
     try:
-        server = make_server(args.host, args.port, lambda_handler)
+        server = make_server(args.host, args.port, lambda_handler, access_log)
     except OSError as error:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
     base = f"http://{args.host}:{server.server_address[1]}"
@@ -120,10 +129,12 @@ def _invoke(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot read event {args.event}: {error}") from None
     from image_optimizer.app import lambda_handler, logger
 
-    # As `sam local invoke` does: the response alone on stdout, the function's logs on stderr.
+    # As `sam local invoke` does: the response alone on stdout, the function's output (its log
+    # records and its metrics) on stderr.
     previous = logger.registered_handler.setStream(sys.stderr)
     try:
-        response: dict[str, Any] = lambda_handler(event, LocalContext())
+        with contextlib.redirect_stdout(sys.stderr):
+            response: dict[str, Any] = lambda_handler(event, LocalContext())
     finally:
         logger.registered_handler.setStream(previous)
     if args.body_out:

@@ -1,13 +1,16 @@
 """A local HTTP server before the real handler: `sam local start-api` without Docker.
 
 Every request becomes a Function URL event; the handler's response is written back as it is
-(status, headers, cookies, the base64 body decoded). One thread per request, like concurrent
-invocations sharing one warm container.
+(status, headers, cookies, the base64 body decoded). Connections are served on threads, but the
+handler runs one request at a time, as in one Lambda container: handlers (Powertools' resolver
+among them) keep per-request state in module globals, which Lambda never shares between
+concurrent requests.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +30,7 @@ def make_server(
     class RequestHandler(_LambdaRequestHandler):
         lambda_handler = staticmethod(handler)
         log_to = access_log
+        container = threading.Lock()
 
     server = ThreadingHTTPServer((host, port), RequestHandler)
     server.daemon_threads = True
@@ -39,6 +43,7 @@ class _LambdaRequestHandler(BaseHTTPRequestHandler):
     sys_version = ""
     lambda_handler: Handler
     log_to: TextIO | None
+    container: threading.Lock
 
     def _forward(self) -> None:
         started = time.perf_counter()
@@ -47,7 +52,8 @@ class _LambdaRequestHandler(BaseHTTPRequestHandler):
         event = function_url_event(
             self.command, self.path, self.headers.items(), body, self.client_address[0]
         )
-        response = self.lambda_handler(event, LocalContext())
+        with self.container:
+            response = self.lambda_handler(event, LocalContext())
         payload = response_body(response)
         self.send_response(int(response["statusCode"]))
         headers = {name.lower(): value for name, value in (response.get("headers") or {}).items()}

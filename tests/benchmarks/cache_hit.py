@@ -7,6 +7,9 @@ interleaved so that machine noise lands on every row alike:
 - handler hit    the Lambda handler answering the same request from Redis (event parsing,
                  routing, key hashing, the GET, headers, base64, the log record)
 - memory hit     the same with the in-process cache: the handler's own work, no network
+- memory hit, no log/metrics   the same through the bare resolver: no request record, no EMF
+                 metrics, no Lambda context in the logger; the difference is what observability
+                 costs a cached request
 - HTTP hit       through `image-optimizer serve`'s server on loopback (adds HTTP both ways)
 - HTTP /health   the same server's cheapest answer, for scale
 """
@@ -30,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the redi
 from image_optimizer import app
 from image_optimizer.cache import cache_key
 from image_optimizer.cache.memory import MemoryCache
+from image_optimizer.observability import RequestRecord
 from image_optimizer.request import parse_query
 from image_optimizer.service import ImageService
 from image_optimizer.sources.folder import FolderSource
@@ -83,6 +87,12 @@ def run(workdir: Path, server: RedisServer, rounds: int) -> None:
         with serving(memory_service):
             handler()
 
+    def memory_hit_unobserved() -> None:
+        with serving(memory_service):
+            app.app.append_context(record=RequestRecord("GET", event["rawPath"]))
+            response = app.app.resolve(event, LocalContext())
+            assert response["headers"]["X-Cache"] == "hit"
+
     http = make_server("127.0.0.1", 0, app.lambda_handler, access_log=None)
     threading.Thread(target=http.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{http.server_address[1]}"
@@ -102,6 +112,7 @@ def run(workdir: Path, server: RedisServer, rounds: int) -> None:
         "redis GET": redis_get,
         "handler hit (Redis)": handler,
         "handler hit (memory)": memory_hit,
+        "  no log/metrics": memory_hit_unobserved,
         "HTTP hit (Redis)": http_hit,
         "HTTP /health": http_health,
     }
@@ -146,6 +157,12 @@ def report(samples: dict[str, list[float]], value_bytes: int, miss_ms: float, ro
         p90 = statistics.quantiles(values, n=10)[-1]
         beyond = f"{median - redis_median:.1f}" if name.endswith("(Redis)") else ""
         print(f"{name:<24}{median:>11.1f}{p90:>10.1f}{median / redis_median:>13.2f}{beyond:>15}")
+    observed = statistics.median(samples["handler hit (memory)"])
+    unobserved = statistics.median(samples["  no log/metrics"])
+    print(
+        f"log record + metrics on a cached request: {observed - unobserved:.1f} us, "
+        f"{100 * (observed - unobserved) / observed:.1f}% of the handler's hit"
+    )
 
 
 if __name__ == "__main__":

@@ -58,6 +58,11 @@ class Cache(Protocol):
         """Become the one request that makes ``key``, or wait (bounded) for the one that is."""
         ...
 
+    @property
+    def failures(self) -> int:
+        """How many calls to the cache's store have failed in this container."""
+        ...
+
     def describe(self) -> str:
         """What this cache is, for logs and the local server's banner."""
         ...

@@ -17,3 +17,7 @@ class NullCache:
 
     def claim(self, key: str) -> Claim:
         return GO_AHEAD
+
+    @property
+    def failures(self) -> int:
+        return 0  # nothing outside the process to fail
