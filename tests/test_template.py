@@ -217,6 +217,13 @@ def test_the_function_and_its_layer(resources: dict[str, Any]) -> None:
     assert retention == {"Ref": "LogRetentionDays"}
 
 
+def test_tracing_is_one_parameter(resources: dict[str, Any]) -> None:
+    function = resources["ImageOptimizerFunction"]["Properties"]
+    assert function["TracingConfig"] == {"Mode": {"Ref": "Tracing"}}
+    variables = function["Environment"]["Variables"]
+    assert variables["TRACING_ENABLED"] == {"Fn::If": ["TracingActive", "true", "false"]}
+
+
 def test_alarms_and_dashboard(resources: dict[str, Any]) -> None:
     alarms = of_type(resources, "AWS::CloudWatch::Alarm")
     assert set(alarms) == {"ErrorRateAlarm", "ThrottleAlarm", "P99DurationAlarm"}
@@ -258,8 +265,9 @@ def test_sam_build_makes_a_small_function_and_an_arm64_layer(arm64_build: Path) 
     assert sum(f.stat().st_size for f in function.rglob("*") if f.is_file()) < 2_000_000
     extensions = [path.name for path in (layer / "python" / "PIL").glob("_imaging.*.so")]
     assert extensions == ["_imaging.cpython-312-aarch64-linux-gnu.so"]
-    for package in ("PIL", "aws_lambda_powertools", "redis"):
+    for package in ("PIL", "aws_lambda_powertools", "redis", "aws_xray_sdk", "wrapt"):
         assert (layer / "python" / package).is_dir()
+    assert not (layer / "python" / "botocore").exists()  # the runtime has it
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,8 @@ request into ``service.serve(key, spec)`` and the `Served` it gets back into a r
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from image_optimizer.cache import Cache, CachedImage, cache_from_settings, cache_key
@@ -15,6 +17,7 @@ from image_optimizer.settings import Settings
 from image_optimizer.sources import Source, source_from_settings
 from image_optimizer.spec import TransformSpec
 from image_optimizer.timing import Stopwatch
+from image_optimizer.tracing import Spans, no_spans, xray_spans
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +33,13 @@ class Served:
 
 
 class ImageService:
-    def __init__(self, source: Source, cache: Cache, max_source_pixels: int) -> None:
+    def __init__(
+        self, source: Source, cache: Cache, max_source_pixels: int, spans: Spans = no_spans
+    ) -> None:
         self.source = source
         self.cache = cache
         self._max_source_pixels = max_source_pixels
+        self._spans = spans
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ImageService:
@@ -41,30 +47,38 @@ class ImageService:
             source_from_settings(settings),
             cache_from_settings(settings),
             settings.max_source_pixels,
+            xray_spans() if settings.tracing_enabled else no_spans,
         )
+
+    @contextmanager
+    def _stage(self, timings: Stopwatch, name: str) -> Iterator[None]:
+        """Time a stage for Server-Timing and the log record, and trace it when tracing is on."""
+        with timings.measure(name), self._spans(name):
+            yield
 
     def serve(self, key: str, spec: TransformSpec) -> Served:
         timings = Stopwatch()
         failures_before = self.cache.failures
         entry = cache_key(key, spec)
-        with timings.measure("cache"):
+        with self._stage(timings, "cache"):
             image = self.cache.get(entry)
         rendition: Rendition | None = None
         source_bytes: int | None = None
         if image is None:
-            with timings.measure("wait"):
+            with self._stage(timings, "wait"):
                 claim = self.cache.claim(entry)
             try:
                 image = claim.image  # made by another request while this one waited
                 if image is None:
-                    with timings.measure("fetch"):
+                    with self._stage(timings, "fetch"):
                         data = self.source.fetch(key)
                     source_bytes = len(data)
-                    rendition = render(data, spec, self._max_source_pixels)
+                    with self._spans("transform"):  # the pipeline times its own stages
+                        rendition = render(data, spec, self._max_source_pixels)
                     for stage, milliseconds in rendition.timings.items():
                         timings.add(stage, milliseconds)
                     image = _cacheable(rendition)
-                    with timings.measure("store"):
+                    with self._stage(timings, "store"):
                         self.cache.set(entry, image)
             finally:
                 claim.release()

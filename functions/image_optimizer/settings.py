@@ -35,6 +35,7 @@ class Settings:
     redis_cooldown_seconds: float = 30.0
     redis_lock_seconds: float = 10.0
     redis_wait_seconds: float = 3.0
+    tracing_enabled: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -77,6 +78,7 @@ class Settings:
             redis_wait_seconds=_seconds(
                 env, "REDIS_WAIT_SECONDS", defaults.redis_wait_seconds, 0, 900
             ),
+            tracing_enabled=_boolean(env, "TRACING_ENABLED"),
         )
 
 
@@ -109,6 +111,15 @@ def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high
     if not low <= value <= high:
         raise ConfigurationError(f"{name} must be from {low} to {high} seconds, got {raw}")
     return value
+
+
+def _boolean(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "false", "0", "no"):
+        return False
+    if raw in ("true", "1", "yes"):
+        return True
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
 
 
 def _redis_url(env: Mapping[str, str]) -> str | None:
