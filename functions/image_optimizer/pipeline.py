@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from PIL import ExifTags, Image, UnidentifiedImageError
+from PIL import ExifTags, Image
 
 from image_optimizer import colour, orientation
 from image_optimizer.errors import CorruptImage, ImageTooLarge, OptimizerError, UnsupportedImage
@@ -82,14 +82,16 @@ def render(data: bytes, spec: TransformSpec, max_pixels: int) -> Rendition:
 def _open(work: _Work) -> None:
     try:
         image = Image.open(io.BytesIO(work.data), formats=DECODERS)
-    except UnidentifiedImageError:
+    except Image.DecompressionBombError:
+        raise _too_many_pixels(work.max_pixels) from None
+    except Exception:
+        # Reading a header of hostile bytes fails in many ways (truncated reads, text chunks
+        # that inflate past Pillow's limit, ...): each is a bad source, never a fault of ours.
         if work.data.startswith(_MAGIC_NUMBERS) or work.data[4:12] == b"ftypavif":
             raise CorruptImage("the source image is damaged and cannot be read") from None
         raise UnsupportedImage(
             "the source is not an image in a supported format (JPEG, PNG, WebP, GIF, AVIF)"
         ) from None
-    except Image.DecompressionBombError:
-        raise _too_many_pixels(work.max_pixels) from None
     width, height = image.size
     if width * height > work.max_pixels:
         raise _too_many_pixels(work.max_pixels)
