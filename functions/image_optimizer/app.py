@@ -10,6 +10,7 @@ Routes: ``GET|HEAD /images/{key+}`` and ``GET|HEAD /health``; anything else is a
 from __future__ import annotations
 
 import re
+import time
 from functools import cache
 from http import HTTPStatus
 from typing import Any
@@ -63,7 +64,7 @@ def image() -> Response:
         event.path[len(IMAGES_PREFIX) :], percent_encoded=_path_is_encoded(event.raw_event)
     )
     spec = parse_query(event.raw_query_string, headers.get("accept"), settings().max_dimension)
-    served = service().serve(key, spec)
+    served = service().serve(key, spec, _deadline())
     _record().served = served
     return _image_response(
         served,
@@ -88,6 +89,8 @@ def not_found(_: NotFoundError) -> Response:
 def optimizer_error(error: OptimizerError) -> Response:
     _record().error = error  # logged with its code and no stack trace: it is an answer, not a bug
     headers = {"Cache-Control": _error_cache_control(error.status)}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, MethodNotAllowed):
         headers["Allow"] = ", ".join(ALLOWED_METHODS)
     return Response(error.status, "application/json", error.body(), headers)
@@ -116,6 +119,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     response = app.resolve(event, context)
     publish(record, response["statusCode"])
     return response
+
+
+def _deadline() -> float:
+    """When to give up making an image: the invocation's time less a margin to answer in."""
+    remaining_ms = app.lambda_context.get_remaining_time_in_millis()
+    return time.monotonic() + (remaining_ms - settings().response_margin_ms) / 1000
 
 
 def _record() -> RequestRecord:

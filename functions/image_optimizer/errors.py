@@ -13,6 +13,7 @@ class OptimizerError(Exception):
 
     status: int = 500
     code: str = "internal_error"
+    retry_after: int | None = None  # seconds, sent as Retry-After: the client may try again
 
     def __init__(self, message: str, *, parameter: str | None = None) -> None:
         super().__init__(message)
@@ -91,3 +92,12 @@ class SourceUnavailable(OptimizerError):
 
     status = 503
     code = "source_unavailable"
+    retry_after = 1
+
+
+class TimeBudgetExceeded(OptimizerError):
+    """The invocation would run out of time before the image is made: answered, not killed."""
+
+    status = 503
+    code = "time_budget_exceeded"
+    retry_after = 2

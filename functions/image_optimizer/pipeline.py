@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from PIL import ExifTags, Image
 
 from image_optimizer import colour, orientation
-from image_optimizer.errors import CorruptImage, ImageTooLarge, OptimizerError, UnsupportedImage
+from image_optimizer.errors import (
+    CorruptImage,
+    ImageTooLarge,
+    OptimizerError,
+    TimeBudgetExceeded,
+    UnsupportedImage,
+)
 from image_optimizer.formats import DECODERS, OutputFormat, default_output_format
 from image_optimizer.geometry import Box, Geometry, plan
 from image_optimizer.spec import TransformSpec
@@ -29,6 +35,7 @@ from image_optimizer.spec import TransformSpec
 REDUCING_GAP = 3.0
 """`resize()` first shrinks by whole factors with a box filter while the rest stays >= 3x."""
 
+_OUT_OF_TIME = "the image could not be made in the time left; try again shortly"
 _MAGIC_NUMBERS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"RIFF")
 _OPAQUE_MODES = ("L", "RGB", "CMYK")
 _ALPHA_MODES = ("LA", "RGBA")
@@ -65,11 +72,19 @@ class _Work:
     body: bytes = b""
 
 
-def render(data: bytes, spec: TransformSpec, max_pixels: int) -> Rendition:
-    """Transform one source image; raises `OptimizerError`s that name what was wrong with it."""
+def render(
+    data: bytes, spec: TransformSpec, max_pixels: int, deadline: float = math.inf
+) -> Rendition:
+    """Transform one source image; raises `OptimizerError`s that name what was wrong with it.
+
+    Between steps it gives up with `TimeBudgetExceeded` once `time.monotonic()` passes
+    ``deadline``: a step already started runs to its end, so the caller keeps a margin.
+    """
     work = _Work(data, spec, max_pixels)
     timings: dict[str, float] = {}
     for stage, step in _STEPS:
+        if time.monotonic() > deadline:
+            raise TimeBudgetExceeded(_OUT_OF_TIME)
         started = time.perf_counter()
         step(work)
         timings[stage] = timings.get(stage, 0.0) + (time.perf_counter() - started) * 1000

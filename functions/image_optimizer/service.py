@@ -7,11 +7,14 @@ request into ``service.serve(key, spec)`` and the `Served` it gets back into a r
 from __future__ import annotations
 
 import hashlib
+import math
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from image_optimizer.cache import Cache, CachedImage, cache_from_settings, cache_key
+from image_optimizer.errors import TimeBudgetExceeded
 from image_optimizer.pipeline import Rendition, render
 from image_optimizer.settings import Settings
 from image_optimizer.sources import Source, source_from_settings
@@ -56,7 +59,8 @@ class ImageService:
         with timings.measure(name), self._spans(name):
             yield
 
-    def serve(self, key: str, spec: TransformSpec) -> Served:
+    def serve(self, key: str, spec: TransformSpec, deadline: float = math.inf) -> Served:
+        """The image for ``key`` and ``spec``, made no later than ``deadline`` (monotonic time)."""
         timings = Stopwatch()
         failures_before = self.cache.failures
         entry = cache_key(key, spec)
@@ -66,15 +70,17 @@ class ImageService:
         source_bytes: int | None = None
         if image is None:
             with self._stage(timings, "wait"):
-                claim = self.cache.claim(entry)
+                claim = self.cache.claim(entry, deadline)
             try:
                 image = claim.image  # made by another request while this one waited
                 if image is None:
+                    if time.monotonic() > deadline:
+                        raise TimeBudgetExceeded("no time was left to make the image; try again")
                     with self._stage(timings, "fetch"):
                         data = self.source.fetch(key)
                     source_bytes = len(data)
                     with self._spans("transform"):  # the pipeline times its own stages
-                        rendition = render(data, spec, self._max_source_pixels)
+                        rendition = render(data, spec, self._max_source_pixels, deadline)
                     for stage, milliseconds in rendition.timings.items():
                         timings.add(stage, milliseconds)
                     image = _cacheable(rendition)

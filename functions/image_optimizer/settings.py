@@ -36,6 +36,7 @@ class Settings:
     redis_lock_seconds: float = 10.0
     redis_wait_seconds: float = 3.0
     tracing_enabled: bool = False
+    response_margin_ms: int = 1000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +80,9 @@ class Settings:
                 env, "REDIS_WAIT_SECONDS", defaults.redis_wait_seconds, 0, 900
             ),
             tracing_enabled=_boolean(env, "TRACING_ENABLED"),
+            response_margin_ms=_integer(
+                env, "RESPONSE_MARGIN_MS", defaults.response_margin_ms, 0, 60_000
+            ),
         )
 
 

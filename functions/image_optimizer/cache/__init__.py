@@ -54,8 +54,11 @@ class Cache(Protocol):
 
     def set(self, key: str, image: CachedImage) -> None: ...
 
-    def claim(self, key: str) -> Claim:
-        """Become the one request that makes ``key``, or wait (bounded) for the one that is."""
+    def claim(self, key: str, deadline: float) -> Claim:
+        """Become the one request that makes ``key``, or wait for the one that is.
+
+        The wait is bounded by the cache's own limit and by ``deadline`` (`time.monotonic()`).
+        """
         ...
 
     @property

@@ -129,7 +129,7 @@ class RedisCache:
         except redis.RedisError as error:
             self._breaker.trip("set", error)
 
-    def claim(self, key: str) -> Claim:
+    def claim(self, key: str, deadline: float) -> Claim:
         if not self._breaker.allows():
             return GO_AHEAD
         lock = f"{self._options.key_prefix}lock:{key}"
@@ -138,13 +138,14 @@ class RedisCache:
             lock_ms = int(self._options.lock_seconds * 1000)
             if self._client.set(lock, token, nx=True, px=lock_ms):
                 return Claim(release=partial(self._release, lock, token))
-            return self._wait_for(key, lock)
+            return self._wait_for(
+                key, lock, min(deadline, time.monotonic() + self._options.wait_seconds)
+            )
         except redis.RedisError as error:
             self._breaker.trip("claim", error)
             return GO_AHEAD
 
-    def _wait_for(self, key: str, lock: str) -> Claim:
-        deadline = time.monotonic() + self._options.wait_seconds
+    def _wait_for(self, key: str, lock: str, deadline: float) -> Claim:
         pause = _FIRST_POLL_SECONDS
         while time.monotonic() + pause < deadline:
             time.sleep(pause)
