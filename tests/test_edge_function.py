@@ -33,11 +33,13 @@ def test_the_node_tests_pass() -> None:
     assert "# fail 0" in result.stdout
 
 
-def at_the_edge(queries: list[str], accept: str) -> list[dict[str, object]]:
+def at_the_edge(
+    queries: list[str], accept: str, allowed: dict[str, list[int]] | None = None
+) -> list[dict[str, object]]:
     """Run the CloudFront Function on each query; returns the query it forwards or its 400."""
     script = """
 const { loadHandler, viewerRequest } = require(process.argv[1]);
-const handler = loadHandler();
+const handler = loadHandler(JSON.parse(process.argv[2]));
 const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
 const out = cases.map(({ pairs, accept }) => {
     const querystring = {};
@@ -62,7 +64,7 @@ process.stdout.write(JSON.stringify(out));
         for query in queries
     ]
     result = subprocess.run(
-        [node(), "-e", script, str(EDGE_TESTS / "harness.js")],
+        [node(), "-e", script, str(EDGE_TESTS / "harness.js"), json.dumps(allowed)],
         input=json.dumps(cases),
         capture_output=True,
         text=True,
@@ -73,9 +75,12 @@ process.stdout.write(JSON.stringify(out));
     return outcome
 
 
-def lambda_outcome(query: str, accept: str) -> dict[str, object]:
+def lambda_outcome(
+    query: str, accept: str, allowed: dict[str, list[int]] | None = None
+) -> dict[str, object]:
+    limits = {name: frozenset(values) for name, values in (allowed or {}).items()}
     try:
-        return {"spec": parse_query(query, accept, 4096).canonical()}
+        return {"spec": parse_query(query, accept, 4096, limits).canonical()}
     except InvalidParameter as error:
         return {
             "error": {"code": error.code, "message": error.message, "parameter": error.parameter}
@@ -90,17 +95,26 @@ values = st.sampled_from(
 names = st.sampled_from(["w", "h", "q", "format", "fit"])
 
 
+ALLOW_LISTS = st.sampled_from([None, {"w": [400, 1], "q": [80, 100]}, {"h": [4096]}])
+
+
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(names, values), max_size=5), st.sampled_from([CHROME, "*/*", ""]))
-def test_the_edge_and_the_lambda_agree(pairs: list[tuple[str, str]], accept: str) -> None:
+@given(
+    st.lists(st.tuples(names, values), max_size=5),
+    st.sampled_from([CHROME, "*/*", ""]),
+    ALLOW_LISTS,
+)
+def test_the_edge_and_the_lambda_agree(
+    pairs: list[tuple[str, str]], accept: str, allowed: dict[str, list[int]] | None
+) -> None:
     query = "&".join(f"{name}={value}" for name, value in pairs)
-    [edge] = at_the_edge([query], accept)
-    direct = lambda_outcome(query, accept)
-    lenient = lambda_outcome(query.lower(), accept)  # the edge lower-cases (format=JPEG)
+    [edge] = at_the_edge([query], accept, allowed)
+    direct = lambda_outcome(query, accept, allowed)
+    lenient = lambda_outcome(query.lower(), accept, allowed)  # the edge lower-cases (JPEG)
     if "error" in edge:
         assert edge["error"] in (direct.get("error"), lenient.get("error")), (query, edge, direct)
         return
-    forwarded = lambda_outcome(str(edge["query"]), accept)
+    forwarded = lambda_outcome(str(edge["query"]), accept, allowed)
     assert "error" not in forwarded, (query, edge, forwarded)  # never forwards a refusal
     if "error" in direct:
         assert lenient == forwarded, (query, edge)

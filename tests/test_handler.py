@@ -191,6 +191,13 @@ def test_max_dimension_is_configurable(s3_handler: Callable[..., None]) -> None:
     assert error_of(response)["message"] == "w must be an integer from 1 to 500, got '501'"
 
 
+def test_allow_lists_are_configurable(s3_handler: Callable[..., None]) -> None:
+    s3_handler(ALLOWED_WIDTHS="200,400", ALLOWED_QUALITIES="60")
+    assert get("/images/logos/badge.png?w=400&q=60&format=webp")["statusCode"] == 200
+    refused = error_of(get("/images/logos/badge.png?w=300"))
+    assert refused["message"] == "w must be one of 200, 400, got '300'"
+
+
 def test_cache_control_is_configurable(s3_handler: Callable[..., None]) -> None:
     s3_handler(CACHE_CONTROL="public, max-age=31536000, immutable")
     response = get("/images/logos/badge.png?w=10")

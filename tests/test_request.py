@@ -81,6 +81,16 @@ def test_a_lower_max_dimension_is_the_limit_named() -> None:
         parse_query("w=1001", None, 1000)
 
 
+def test_allow_lists_narrow_w_h_and_q() -> None:
+    allowed = {"w": frozenset({1280, 320, 640}), "q": frozenset({80})}
+    assert parse_query("w=0640&q=80&h=17", None, MAX, allowed) == TransformSpec(640, 17, quality=80)
+    with pytest.raises(InvalidParameter) as caught:
+        parse_query("w=500", None, MAX, allowed)
+    assert caught.value.message == "w must be one of 320, 640, 1280, got '500'"
+    with pytest.raises(InvalidParameter, match="q must be one of 80, got 'x'"):
+        parse_query("q=x", None, MAX, allowed)
+
+
 def test_invalid_percent_encoding_is_refused() -> None:
     assert "percent-encoding" in refusal("w=%zz").message
     assert "UTF-8" in refusal("format=%ff").message

@@ -16,6 +16,13 @@ def test_defaults_with_a_bucket() -> None:
     assert settings.cache_control == "public, max-age=86400"
 
 
+def test_allow_lists() -> None:
+    settings = Settings.from_env(
+        {"SOURCE_BUCKET": "b", "ALLOWED_WIDTHS": " 320, 640,640 ", "ALLOWED_QUALITIES": "0,80"}
+    )
+    assert settings.allowed_values == {"w": {320, 640}, "q": {0, 80}}
+
+
 def test_every_variable() -> None:
     settings = Settings.from_env(
         {
@@ -47,6 +54,15 @@ def test_every_variable() -> None:
         ({"SOURCE_BUCKET": "b", "MAX_DIMENSION": "big"}, "MAX_DIMENSION must be an integer"),
         ({"SOURCE_BUCKET": "b", "MAX_DIMENSION": "0"}, "MAX_DIMENSION must be from 1 to 16384"),
         ({"SOURCE_BUCKET": "b", "MEMORY_CACHE_BYTES": "-1"}, "MEMORY_CACHE_BYTES must be from 0"),
+        (
+            {"SOURCE_BUCKET": "b", "ALLOWED_WIDTHS": "320,abc"},
+            "ALLOWED_WIDTHS must be a comma-separated list of integers from 1 to 4096, got 'abc'",
+        ),
+        (
+            {"SOURCE_BUCKET": "b", "MAX_DIMENSION": "1000", "ALLOWED_HEIGHTS": "2000"},
+            "ALLOWED_HEIGHTS must be a comma-separated list of integers from 1 to 1000",
+        ),
+        ({"SOURCE_BUCKET": "b", "ALLOWED_QUALITIES": "101"}, "ALLOWED_QUALITIES must be a"),
     ],
 )
 def test_bad_configuration_is_refused_by_name(env: dict[str, str], message: str) -> None:

@@ -2,8 +2,8 @@
 
 CloudFront Functions take their code as a string in the template; the file stays the one
 source (node tests run it), and this script writes it into the ViewerRequestFunction's
-``FunctionCode`` block, with the limit on w and h taken from the template's MaxDimension
-parameter (through !Sub) so that the edge and the function refuse the same values.
+``FunctionCode`` block, with the limits on w, h and q taken from the template's MaxDimension
+and Allowed* parameters (through !Sub) so that the edge and the function refuse the same values.
 Run by `make embed-edge-function`; a test fails when the two differ.
 """
 
@@ -18,15 +18,22 @@ SOURCE = ROOT / "functions" / "edge" / "viewer-request.js"
 TEMPLATE = ROOT / "template.yaml"
 INDENT = " " * 8
 _BLOCK = re.compile(r"(      FunctionCode: !Sub \|\n)((?:        .*\n|\n)+)")
-MAX_DIMENSION_LINE = "var MAX_DIMENSION = 4096;"
-SUBSTITUTED_LINE = "var MAX_DIMENSION = ${MaxDimension};"
+# What the file says for local tests -> what CloudFormation substitutes from the parameters.
+SUBSTITUTIONS = {
+    "var MAX_DIMENSION = 4096;": "var MAX_DIMENSION = ${MaxDimension};",
+    "var ALLOWED = { w: [], h: [], q: [] };": (
+        "var ALLOWED = { w: [${AllowedWidths}], h: [${AllowedHeights}], q: [${AllowedQualities}] };"
+    ),
+}
 
 
 def for_template(code: str) -> str:
-    """The code as the template holds it: MaxDimension substituted by CloudFormation."""
-    if MAX_DIMENSION_LINE not in code:
-        raise SystemExit(f"viewer-request.js must define {MAX_DIMENSION_LINE!r}")
-    return code.replace(MAX_DIMENSION_LINE, SUBSTITUTED_LINE)
+    """The code as the template holds it: the limits substituted by CloudFormation."""
+    for line, substituted in SUBSTITUTIONS.items():
+        if line not in code:
+            raise SystemExit(f"viewer-request.js must define {line!r}")
+        code = code.replace(line, substituted)
+    return code
 
 
 def embedded(template: str, code: str) -> str:

@@ -12,6 +12,7 @@ var FORMATS = { jpeg: 'jpeg', jpg: 'jpeg', png: 'png', webp: 'webp', avif: 'avif
 var FORMAT_NAMES = 'jpeg, jpg, png, webp, avif, gif, auto';
 var FITS = ['cover', 'contain', 'fill', 'inside', 'outside'];
 var RANGES = { w: [1, MAX_DIMENSION], h: [1, MAX_DIMENSION], q: [0, 100] };
+var ALLOWED = { w: [], h: [], q: [] }; // template.yaml puts its Allowed* parameters here
 var SHOWN_VALUE_CHARS = 40;
 
 function handler(event) {
@@ -86,9 +87,18 @@ function normalise(querystring, accept) {
 
 function check(name, raw) {
     if (RANGES[name]) {
+        var digits = /^[0-9]{1,9}$/.test(raw);
+        var allowed = ALLOWED[name];
+        if (allowed.length) {
+            if (!digits || allowed.indexOf(Number(raw)) < 0) {
+                var listed = allowed.slice().sort(function (a, b) { return a - b; }).join(', ');
+                return { error: name + ' must be one of ' + listed + ', got ' + shown(raw) };
+            }
+            return { value: String(Number(raw)) };
+        }
         var low = RANGES[name][0];
         var high = RANGES[name][1];
-        if (!/^[0-9]{1,9}$/.test(raw) || Number(raw) < low || Number(raw) > high) {
+        if (!digits || Number(raw) < low || Number(raw) > high) {
             return { error: name + ' must be an integer from ' + low + ' to ' + high + ', got ' + shown(raw) };
         }
         return { value: String(Number(raw)) };

@@ -63,7 +63,13 @@ def image() -> Response:
     key = parse_key(
         event.path[len(IMAGES_PREFIX) :], percent_encoded=_path_is_encoded(event.raw_event)
     )
-    spec = parse_query(event.raw_query_string, headers.get("accept"), settings().max_dimension)
+    limits = settings()
+    spec = parse_query(
+        event.raw_query_string,
+        headers.get("accept"),
+        limits.max_dimension,
+        limits.allowed_values,
+    )
     served = service().serve(key, spec, _deadline())
     _record().served = served
     return _image_response(

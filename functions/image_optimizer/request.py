@@ -7,6 +7,8 @@ Everything a client sends is checked here, and every refusal is an `InvalidParam
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from urllib.parse import unquote_to_bytes
 
 from image_optimizer.errors import InvalidKey, InvalidParameter
@@ -23,17 +25,23 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SHOWN_VALUE_CHARS = 40
 
 
-def parse_query(raw_query: str, accept: str | None, max_dimension: int) -> TransformSpec:
+def parse_query(
+    raw_query: str,
+    accept: str | None,
+    max_dimension: int,
+    allowed: Mapping[str, frozenset[int]] = MappingProxyType({}),
+) -> TransformSpec:
     """Validate the query string (as sent, still percent-encoded) into a spec.
 
-    ``accept`` is the request's Accept header, used only to resolve ``format=auto``.
+    ``accept`` is the request's Accept header, used only to resolve ``format=auto``;
+    ``allowed`` narrows w, h or q to a set of values (ALLOWED_WIDTHS and friends).
     """
     params = _split_query(raw_query)
     # Checked in the order of PARAMETERS, as the CloudFront Function does, so that a request
     # with several bad values is told about the same one at the edge and here.
-    width = _integer(params, "w", 1, max_dimension)
-    height = _integer(params, "h", 1, max_dimension)
-    quality = _integer(params, "q", 0, 100)
+    width = _integer(params, "w", 1, max_dimension, allowed.get("w"))
+    height = _integer(params, "h", 1, max_dimension, allowed.get("h"))
+    quality = _integer(params, "q", 0, 100, allowed.get("q"))
     output_format, negotiated = _output_format(params.get("format"), accept)
     fit = _fit(params.get("fit"))
     return TransformSpec(width, height, fit, output_format, quality, negotiated)
@@ -120,11 +128,20 @@ def _invalid(what: str, message: str) -> InvalidKey | InvalidParameter:
     return InvalidParameter(message, parameter=what if what in PARAMETERS else None)
 
 
-def _integer(params: dict[str, str], name: str, low: int, high: int) -> int | None:
+def _integer(
+    params: dict[str, str], name: str, low: int, high: int, allowed: frozenset[int] | None
+) -> int | None:
     raw = params.get(name)
     if raw is None:
         return None
-    if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
+    valid = _DIGITS.fullmatch(raw) is not None
+    if allowed:
+        if not valid or int(raw) not in allowed:
+            listed = ", ".join(str(value) for value in sorted(allowed))
+            raise InvalidParameter(
+                f"{name} must be one of {listed}, got {_shown(raw)}", parameter=name
+            )
+    elif not valid or not low <= int(raw) <= high:
         raise InvalidParameter(
             f"{name} must be an integer from {low} to {high}, got {_shown(raw)}", parameter=name
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MEBIBYTE = 1024 * 1024
 
@@ -37,6 +37,8 @@ class Settings:
     redis_wait_seconds: float = 3.0
     tracing_enabled: bool = False
     response_margin_ms: int = 1000
+    allowed_values: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    """Allow-lists by parameter name (w, h, q); a parameter not listed takes its whole range."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -48,11 +50,21 @@ class Settings:
         if not bucket and not folder:
             raise ConfigurationError("set SOURCE_BUCKET (S3) or SOURCE_DIR (a local folder)")
         defaults = cls()
+        max_dimension = _integer(env, "MAX_DIMENSION", defaults.max_dimension, 1, 16384)
+        allowed = {
+            parameter: values
+            for parameter, variable, high in (
+                ("w", "ALLOWED_WIDTHS", max_dimension),
+                ("h", "ALLOWED_HEIGHTS", max_dimension),
+                ("q", "ALLOWED_QUALITIES", 100),
+            )
+            if (values := _integer_set(env, variable, 1 if parameter != "q" else 0, high))
+        }
         return cls(
             source_bucket=bucket,
             source_prefix=_normalise_prefix(env.get("SOURCE_PREFIX", "")),
             source_dir=folder,
-            max_dimension=_integer(env, "MAX_DIMENSION", defaults.max_dimension, 1, 16384),
+            max_dimension=max_dimension,
             max_source_bytes=_integer(env, "MAX_SOURCE_BYTES", defaults.max_source_bytes, 1, 2**40),
             max_source_pixels=_integer(
                 env, "MAX_SOURCE_PIXELS", defaults.max_source_pixels, 1, 2**31
@@ -83,6 +95,7 @@ class Settings:
             response_margin_ms=_integer(
                 env, "RESPONSE_MARGIN_MS", defaults.response_margin_ms, 0, 60_000
             ),
+            allowed_values=allowed,
         )
 
 
@@ -102,6 +115,22 @@ def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: in
     if not low <= value <= high:
         raise ConfigurationError(f"{name} must be from {low} to {high}, got {value}")
     return value
+
+
+def _integer_set(env: Mapping[str, str], name: str, low: int, high: int) -> frozenset[int]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return frozenset()
+    values = set()
+    for item in raw.split(","):
+        item = item.strip()
+        if not item.isdigit() or not low <= int(item) <= high:
+            raise ConfigurationError(
+                f"{name} must be a comma-separated list of integers from {low} to {high}, "
+                f"got {item!r}"
+            )
+        values.add(int(item))
+    return frozenset(values)
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:

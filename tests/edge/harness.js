@@ -6,9 +6,15 @@ const vm = require('node:vm');
 
 const SOURCE = path.join(__dirname, '..', '..', 'functions', 'edge', 'viewer-request.js');
 
-function loadHandler() {
+// `allowed` stands in for the template's Allowed* parameters: { w: [320, 640], ... }.
+function loadHandler(allowed) {
+    let code = fs.readFileSync(SOURCE, 'utf8');
+    if (allowed) {
+        const lists = { w: [], h: [], q: [], ...allowed };
+        code = code.replace('var ALLOWED = { w: [], h: [], q: [] };', `var ALLOWED = ${JSON.stringify(lists)};`);
+    }
     const context = vm.createContext({});
-    vm.runInContext(fs.readFileSync(SOURCE, 'utf8'), context, { filename: SOURCE });
+    vm.runInContext(code, context, { filename: SOURCE });
     return context.handler;
 }
 

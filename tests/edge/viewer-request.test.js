@@ -94,3 +94,13 @@ test('other paths pass untouched', () => {
     const request = viewerRequest('/health', query([['anything', 'x']]), '');
     assert.equal(handler(request), request.request);
 });
+
+test('allow-lists narrow w, h and q with the same message as the function', () => {
+    const narrowed = loadHandler({ w: [1280, 320, 640], q: [80] });
+    const request = (pairs) => narrowed(viewerRequest('/images/a.jpg', query(pairs), ''));
+    assert.equal(keys(request([['w', '0640'], ['q', '80']])), 'w=640&q=80');
+    const error = JSON.parse(request([['w', '500']]).body.data).error;
+    assert.equal(error.message, "w must be one of 320, 640, 1280, got '500'");
+    assert.equal(JSON.parse(request([['q', 'x']]).body.data).error.message, "q must be one of 80, got 'x'");
+    assert.equal(keys(request([['h', '17']])), 'h=17'); // h is not narrowed
+});
