@@ -56,6 +56,7 @@ def s3_endpoint(samples_dir: Path) -> Iterator[str]:
         patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
         patch.delenv("AWS_PROFILE", raising=False)
         patch.setenv("AWS_ENDPOINT_URL_S3", endpoint)
+        patch.setenv("AWS_ENDPOINT_URL_SSM", endpoint)  # the same moto server
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         for key in SAMPLES:
@@ -115,16 +116,28 @@ def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
             "REDIS_COOLDOWN_SECONDS",
             "REDIS_LOCK_SECONDS",
             "REDIS_WAIT_SECONDS",
+            "ALLOWED_WIDTHS",
+            "ALLOWED_HEIGHTS",
+            "ALLOWED_QUALITIES",
+            "RESPONSE_MARGIN_MS",
+            "SIGNING_SECRET",
+            "SIGNING_SECRET_SSM_PARAMETER",
+            "TRACING_ENABLED",
         ):
             monkeypatch.delenv(name, raising=False)
         for name, value in variables.items():
             monkeypatch.setenv(name, value)
-        app.settings.cache_clear()
-        app.service.cache_clear()
+        reset_container()
 
     yield apply
+    reset_container()
+
+
+def reset_container() -> None:
+    """What a new Lambda container would start with: nothing built yet."""
     app.settings.cache_clear()
     app.service.cache_clear()
+    app.signing_secret.cache_clear()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from samtranslator.translator.transform import transform
 
 from conftest import EVENTS, ROOT
 from image_optimizer.request import PARAMETERS
+from image_optimizer.signing import SIGNING_PARAMETERS
 
 sys.path.insert(0, str(ROOT / "functions" / "edge"))
 from embed_in_template import SOURCE as EDGE_SOURCE
@@ -115,10 +116,12 @@ def test_only_this_distribution_may_invoke_through_the_url(resources: dict[str, 
 def test_the_cache_key_is_the_transform_parameters_only(resources: dict[str, Any]) -> None:
     config = resources["ImageCachePolicy"]["Properties"]["CachePolicyConfig"]
     keyed = config["ParametersInCacheKeyAndForwardedToOrigin"]
-    assert keyed["QueryStringsConfig"] == {
-        "QueryStringBehavior": "whitelist",
-        "QueryStrings": list(PARAMETERS),
-    }
+    strings = keyed["QueryStringsConfig"]
+    assert strings["QueryStringBehavior"] == "whitelist"
+    condition, signed, unsigned = strings["QueryStrings"]["Fn::If"]
+    assert condition == "SigningEnabled"
+    assert unsigned == list(PARAMETERS)
+    assert signed == [*PARAMETERS, *sorted(SIGNING_PARAMETERS)]  # the signature is in the key
     assert keyed["HeadersConfig"] == {"HeaderBehavior": "none"}
     assert keyed["CookiesConfig"] == {"CookieBehavior": "none"}
     assert keyed["EnableAcceptEncodingGzip"] is False
@@ -215,6 +218,12 @@ def test_the_function_and_its_layer(resources: dict[str, Any]) -> None:
     assert function["LoggingConfig"] == {"LogGroup": {"Ref": "FunctionLogGroup"}}
     retention = resources["FunctionLogGroup"]["Properties"]["RetentionInDays"]
     assert retention == {"Ref": "LogRetentionDays"}
+
+
+def test_signing_is_one_secret_parameter(source: dict[str, Any], resources: dict[str, Any]) -> None:
+    assert source["Parameters"]["SigningSecret"]["NoEcho"] is True
+    variables = resources["ImageOptimizerFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["SIGNING_SECRET"] == {"Ref": "SigningSecret"}
 
 
 def test_tracing_is_one_parameter(resources: dict[str, Any]) -> None:

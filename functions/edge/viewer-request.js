@@ -14,6 +14,9 @@ var FITS = ['cover', 'contain', 'fill', 'inside', 'outside'];
 var RANGES = { w: [1, MAX_DIMENSION], h: [1, MAX_DIMENSION], q: [0, 100] };
 var ALLOWED = { w: [], h: [], q: [] }; // template.yaml puts its Allowed* parameters here
 var SHOWN_VALUE_CHARS = 40;
+// A signed URL's parameters pass through as they are; the function checks them. They reach it
+// only when the template puts them in the cache key, which it does when signing is on.
+var SIGNING = { expires: /^[0-9]{1,12}$/, s: /^[A-Za-z0-9_-]{1,128}$/ };
 
 function handler(event) {
     var request = event.request;
@@ -30,6 +33,7 @@ function handler(event) {
 
 function normalise(querystring, accept) {
     var given = {};
+    var signed = {};
     var names = Object.keys(querystring);
     for (var i = 0; i < names.length; i++) {
         var name = decoded(names[i]);
@@ -37,6 +41,12 @@ function normalise(querystring, accept) {
             continue; // not a parameter we know, so not one that reaches the origin either
         }
         name = name.toLowerCase();
+        if (SIGNING[name]) {
+            if (SIGNING[name].test(querystring[names[i]].value)) {
+                signed[name] = querystring[names[i]].value;
+            }
+            continue;
+        }
         if (PARAMETERS.indexOf(name) < 0) {
             continue; // utm_source and friends: dropped, they would only split the cache
         }
@@ -81,6 +91,12 @@ function normalise(querystring, accept) {
         if (canonical[PARAMETERS[k]] !== undefined) {
             canonicalQuery[PARAMETERS[k]] = { value: canonical[PARAMETERS[k]] };
         }
+    }
+    if (signed.expires !== undefined) {
+        canonicalQuery.expires = { value: signed.expires };
+    }
+    if (signed.s !== undefined) {
+        canonicalQuery.s = { value: signed.s };
     }
     return { querystring: canonicalQuery };
 }

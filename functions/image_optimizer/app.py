@@ -22,11 +22,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from image_optimizer import __version__
 from image_optimizer.errors import MethodNotAllowed, OptimizerError, OutputTooLarge, RouteNotFound
 from image_optimizer.observability import RequestRecord, logger, metrics, publish
-from image_optimizer.request import parse_key, parse_query
+from image_optimizer.request import IMAGES_PREFIX, parse_key, parse_query
 from image_optimizer.service import ImageService, Served
 from image_optimizer.settings import Settings
+from image_optimizer.signing import SIGNING_PARAMETERS, secret_from_ssm, verify
 
-IMAGES_PREFIX = "/images/"
 ALLOWED_METHODS = ("GET", "HEAD")
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
 _HEADROOM = 64 * 1024  # status, headers and JSON framing around the body
@@ -50,6 +50,15 @@ def service() -> ImageService:
     return ImageService.from_settings(settings())
 
 
+@cache
+def signing_secret() -> bytes | None:
+    """The URL signing secret, if URLs must be signed (read once per container)."""
+    configured = settings()
+    if configured.signing_secret_parameter:
+        return secret_from_ssm(configured.signing_secret_parameter)
+    return configured.signing_secret
+
+
 @app.route("/health", method=list(ALLOWED_METHODS))
 def health() -> Response:
     body = {"status": "ok", "version": __version__}
@@ -63,13 +72,16 @@ def image() -> Response:
     key = parse_key(
         event.path[len(IMAGES_PREFIX) :], percent_encoded=_path_is_encoded(event.raw_event)
     )
-    limits = settings()
+    limits, secret = settings(), signing_secret()
     spec = parse_query(
         event.raw_query_string,
         headers.get("accept"),
         limits.max_dimension,
         limits.allowed_values,
+        SIGNING_PARAMETERS if secret else (),
     )
+    if secret:
+        verify(secret, key, event.raw_query_string)
     served = service().serve(key, spec, _deadline())
     _record().served = served
     return _image_response(

@@ -15,6 +15,7 @@ from image_optimizer.errors import InvalidKey, InvalidParameter
 from image_optimizer.formats import AVIF, OUTPUT_FORMATS, WEBP, OutputFormat
 from image_optimizer.spec import Fit, TransformSpec
 
+IMAGES_PREFIX = "/images/"
 PARAMETERS = ("w", "h", "q", "format", "fit")
 MAX_KEY_BYTES = 1024  # S3's own limit on object keys
 _AUTO = "auto"
@@ -30,13 +31,15 @@ def parse_query(
     accept: str | None,
     max_dimension: int,
     allowed: Mapping[str, frozenset[int]] = MappingProxyType({}),
+    extra: tuple[str, ...] = (),
 ) -> TransformSpec:
     """Validate the query string (as sent, still percent-encoded) into a spec.
 
     ``accept`` is the request's Accept header, used only to resolve ``format=auto``;
-    ``allowed`` narrows w, h or q to a set of values (ALLOWED_WIDTHS and friends).
+    ``allowed`` narrows w, h or q to a set of values (ALLOWED_WIDTHS and friends);
+    ``extra`` names parameters accepted besides the transform's (a URL signature's).
     """
-    params = _split_query(raw_query)
+    params = split_query(raw_query, extra)
     # Checked in the order of PARAMETERS, as the CloudFront Function does, so that a request
     # with several bad values is told about the same one at the edge and here.
     width = _integer(params, "w", 1, max_dimension, allowed.get("w"))
@@ -85,7 +88,8 @@ def accepts(accept: str | None, mime_type: str) -> bool:
     return False
 
 
-def _split_query(raw_query: str) -> dict[str, str]:
+def split_query(raw_query: str, extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Name -> decoded value; unknown, repeated and empty parameters are refused."""
     # Grouped by name first, in order of first appearance (as CloudFront hands a query to its
     # functions), so that both places name the same parameter when several are wrong.
     grouped: dict[str, list[str]] = {}
@@ -97,9 +101,9 @@ def _split_query(raw_query: str) -> dict[str, str]:
         grouped.setdefault(name, []).append(raw_value)
     params: dict[str, str] = {}
     for name, raw_values in grouped.items():
-        if name not in PARAMETERS:
+        if name not in PARAMETERS and name not in extra:
             raise InvalidParameter(
-                f"unknown parameter {_shown(name)}; allowed: {', '.join(PARAMETERS)}",
+                f"unknown parameter {_shown(name)}; allowed: {', '.join((*PARAMETERS, *extra))}",
                 parameter=name,
             )
         if len(raw_values) > 1:

@@ -39,6 +39,8 @@ class Settings:
     response_margin_ms: int = 1000
     allowed_values: Mapping[str, frozenset[int]] = field(default_factory=dict)
     """Allow-lists by parameter name (w, h, q); a parameter not listed takes its whole range."""
+    signing_secret: bytes | None = field(default=None, repr=False)
+    signing_secret_parameter: str | None = None  # an SSM parameter holding the secret
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +98,8 @@ class Settings:
                 env, "RESPONSE_MARGIN_MS", defaults.response_margin_ms, 0, 60_000
             ),
             allowed_values=allowed,
+            signing_secret=_signing_secret(env),
+            signing_secret_parameter=_optional(env, "SIGNING_SECRET_SSM_PARAMETER"),
         )
 
 
@@ -144,6 +148,17 @@ def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high
     if not low <= value <= high:
         raise ConfigurationError(f"{name} must be from {low} to {high} seconds, got {raw}")
     return value
+
+
+def _signing_secret(env: Mapping[str, str]) -> bytes | None:
+    secret = _optional(env, "SIGNING_SECRET")
+    if secret is None:
+        return None
+    if len(secret) < 16:
+        raise ConfigurationError("SIGNING_SECRET must be at least 16 characters long")
+    if _optional(env, "SIGNING_SECRET_SSM_PARAMETER"):
+        raise ConfigurationError("set SIGNING_SECRET or SIGNING_SECRET_SSM_PARAMETER, not both")
+    return secret.encode("utf-8")
 
 
 def _boolean(env: Mapping[str, str], name: str) -> bool:

@@ -1,0 +1,109 @@
+"""Signed URLs: an HMAC-SHA256 over the image key and its canonical query, with an optional expiry.
+
+When a signing secret is configured every image request must carry ``s``, the signature, and may
+carry ``expires``, a Unix time after which the URL stops working. The message signed is
+
+    <key>?<canonical query>
+
+where the canonical query is the parameters in the order w, h, q, format, fit, expires, in the
+form the CloudFront Function forwards them (names and values in lower case, ``jpg`` as ``jpeg``,
+numbers without leading zeros, ``fit`` dropped when only one side is given). So a URL signed
+here still verifies after the edge has normalised it; and one signed with ``format=auto`` also
+verifies once the edge has resolved ``auto`` to avif, to webp, or to nothing.
+
+Applications sign with `sign_url` (or ``image-optimizer sign``); the handler calls `verify`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from image_optimizer.errors import OptimizerError
+from image_optimizer.request import IMAGES_PREFIX, PARAMETERS, parse_key, split_query
+
+SIGNATURE = "s"
+EXPIRES = "expires"
+SIGNING_PARAMETERS = (SIGNATURE, EXPIRES)
+_ORDER = (*PARAMETERS, EXPIRES)
+_ALIASES = {"jpg": "jpeg"}
+_NEGOTIABLE = (None, "avif", "webp")  # what format=auto may arrive as
+
+
+class SignatureRejected(OptimizerError):
+    status = 403
+    code = "invalid_signature"
+
+
+def sign_url(url: str, secret: bytes, expires: int | None = None) -> str:
+    """``url`` (a path such as /images/a.jpg?w=400, or a full URL) with ``s`` (and ``expires``)."""
+    parts = urlsplit(url)
+    if not parts.path.startswith(IMAGES_PREFIX):
+        raise ValueError(f"only image URLs are signed, and {parts.path!r} is not under /images/")
+    key = parse_key(parts.path.removeprefix(IMAGES_PREFIX), percent_encoded=True)
+    params = split_query(parts.query.lower())  # as leniently as the edge reads it
+    if expires is not None:
+        params[EXPIRES] = str(expires)
+    canonical = _canonical(params)
+    query = "&".join(f"{name}={value}" for name, value in canonical.items())
+    signed = f"{query}&" if query else ""
+    signed += f"{SIGNATURE}={signature(secret, key, canonical)}"
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, signed, ""))
+
+
+def verify(secret: bytes, key: str, raw_query: str, now: float | None = None) -> None:
+    """Raise `SignatureRejected` unless the request carries a valid, unexpired signature."""
+    params = split_query(raw_query, extra=SIGNING_PARAMETERS)
+    given = params.pop(SIGNATURE, None)
+    if given is None:
+        raise SignatureRejected("this service only answers signed URLs; the s parameter is missing")
+    canonical = _canonical(params)
+    candidates = [canonical]
+    if canonical.get("format") in _NEGOTIABLE:
+        candidates.append(_canonical({**params, "format": "auto"}))
+    # Every candidate is computed and compared in constant time, so timing tells nothing.
+    matches = [hmac.compare_digest(signature(secret, key, c), given) for c in candidates]
+    if not any(matches):
+        raise SignatureRejected("the signature does not match this URL")
+    expires = canonical.get(EXPIRES)
+    if expires is not None:
+        if not expires.isdigit():
+            raise SignatureRejected(f"expires must be a Unix time in seconds, got {expires[:20]!r}")
+        if (time.time() if now is None else now) > int(expires):
+            raise SignatureRejected("this signed URL has expired")
+
+
+def secret_from_ssm(name: str) -> bytes:
+    """The secret kept in an SSM parameter (a SecureString), read once per container."""
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client("ssm", config=Config(connect_timeout=2, read_timeout=5))
+    response = client.get_parameter(Name=name, WithDecryption=True)
+    return str(response["Parameter"]["Value"]).encode("utf-8")
+
+
+def signature(secret: bytes, key: str, canonical: Mapping[str, str]) -> str:
+    query = "&".join(f"{name}={value}" for name, value in canonical.items())
+    message = f"{quote(key, safe='/')}?{query}".encode()
+    digest = hmac.new(secret, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _canonical(params: Mapping[str, str]) -> dict[str, str]:
+    lowered = {name.lower(): value.lower() for name, value in params.items()}
+    if "fit" in lowered and not ("w" in lowered and "h" in lowered):
+        del lowered["fit"]
+    canonical = {}
+    for name in _ORDER:
+        value = lowered.get(name)
+        if value is None:
+            continue
+        if value.isdigit():
+            value = str(int(value))
+        canonical[name] = _ALIASES.get(value, value) if name == "format" else value
+    return canonical
