@@ -70,8 +70,12 @@ def test_the_refused_parameter_is_reported_apart_from_the_message() -> None:
     assert refusal("width=1").parameter == "width"
 
 
+def test_a_huge_query_string_is_refused() -> None:
+    assert "longer than 2048" in refusal("w=1&" + "q=1&" * 600).message
+
+
 def test_a_huge_value_is_cut_short_in_the_message() -> None:
-    error = refusal("w=" + "9" * 5000)
+    error = refusal("w=" + "9" * 1000)
     assert len(error.message) < 120
     assert "..." in error.message
 

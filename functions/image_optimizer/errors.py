@@ -15,10 +15,13 @@ class OptimizerError(Exception):
     code: str = "internal_error"
     retry_after: int | None = None  # seconds, sent as Retry-After: the client may try again
 
-    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, parameter: str | None = None, reason: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.parameter = parameter
+        self.reason = reason  # for the logs only: what lies behind an answer that must not say
 
     def body(self) -> dict[str, dict[str, str]]:
         error = {"code": self.code, "message": self.message}

@@ -40,6 +40,8 @@ class RequestRecord:
         record: dict[str, Any] = {"method": self.method, "path": self.path, "status": status}
         if self.error is not None:
             record["error_code"] = self.error.code
+            if self.error.reason is not None:
+                record["error_reason"] = self.error.reason
         served = self.served
         if served is not None:
             image = served.image

@@ -18,6 +18,7 @@ from image_optimizer.spec import Fit, TransformSpec
 IMAGES_PREFIX = "/images/"
 PARAMETERS = ("w", "h", "q", "format", "fit")
 MAX_KEY_BYTES = 1024  # S3's own limit on object keys
+MAX_QUERY_CHARS = 2048
 _AUTO = "auto"
 _FORMAT_CHOICES = (*OUTPUT_FORMATS, _AUTO)
 _DIGITS = re.compile(r"[0-9]{1,9}")
@@ -90,6 +91,8 @@ def accepts(accept: str | None, mime_type: str) -> bool:
 
 def split_query(raw_query: str, extra: tuple[str, ...] = ()) -> dict[str, str]:
     """Name -> decoded value; unknown, repeated and empty parameters are refused."""
+    if len(raw_query) > MAX_QUERY_CHARS:
+        raise InvalidParameter(f"the query string is longer than {MAX_QUERY_CHARS} characters")
     # Grouped by name first, in order of first appearance (as CloudFront hands a query to its
     # functions), so that both places name the same parameter when several are wrong.
     grouped: dict[str, list[str]] = {}

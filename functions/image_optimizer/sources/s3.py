@@ -63,8 +63,12 @@ class S3Source:
 def _translated(error: ClientError, key: str) -> Exception:
     code = str(error.response.get("Error", {}).get("Code", ""))
     status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-    if code in _MISSING_CODES or code in _DENIED_CODES:
-        return ImageNotFound(f"no image at {key!r}")
+    if code in _MISSING_CODES:
+        return ImageNotFound(f"no image at {key!r}", reason="s3_no_such_key")
+    if code in _DENIED_CODES:
+        # The same answer to the client, but the log says which: a missing key, or a
+        # function that may not read this object (a policy or a KMS key to look at).
+        return ImageNotFound(f"no image at {key!r}", reason="s3_access_denied")
     if status >= 500 or status == 429 or code in ("SlowDown", "Throttling", "RequestTimeout"):
         return SourceUnavailable("the image store is busy or failing; try again")
     return error  # anything else (no such bucket, bad credentials) is a fault of ours: a 500
