@@ -35,6 +35,9 @@ class Settings:
     redis_cooldown_seconds: float = 30.0
     redis_lock_seconds: float = 10.0
     redis_wait_seconds: float = 3.0
+    s3_connect_timeout_seconds: float = 2.0
+    s3_read_timeout_seconds: float = 5.0
+    s3_max_attempts: int = 3
     tracing_enabled: bool = False
     response_margin_ms: int = 1000
     allowed_values: Mapping[str, frozenset[int]] = field(default_factory=dict)
@@ -93,6 +96,13 @@ class Settings:
             redis_wait_seconds=_seconds(
                 env, "REDIS_WAIT_SECONDS", defaults.redis_wait_seconds, 0, 900
             ),
+            s3_connect_timeout_seconds=_seconds(
+                env, "S3_CONNECT_TIMEOUT_SECONDS", defaults.s3_connect_timeout_seconds, 0.1, 60
+            ),
+            s3_read_timeout_seconds=_seconds(
+                env, "S3_READ_TIMEOUT_SECONDS", defaults.s3_read_timeout_seconds, 0.1, 60
+            ),
+            s3_max_attempts=_integer(env, "S3_MAX_ATTEMPTS", defaults.s3_max_attempts, 1, 10),
             tracing_enabled=_boolean(env, "TRACING_ENABLED"),
             response_margin_ms=_integer(
                 env, "RESPONSE_MARGIN_MS", defaults.response_margin_ms, 0, 60_000

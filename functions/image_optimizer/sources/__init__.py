@@ -22,9 +22,19 @@ class Source(Protocol):
 
 def source_from_settings(settings: Settings) -> Source:
     if settings.source_bucket:
-        from image_optimizer.sources.s3 import S3Source  # boto3 is only imported when S3 is used
+        # boto3 is only imported when S3 is used
+        from image_optimizer.sources.s3 import S3Source, S3Timeouts
 
-        return S3Source(settings.source_bucket, settings.source_prefix, settings.max_source_bytes)
+        return S3Source(
+            settings.source_bucket,
+            settings.source_prefix,
+            settings.max_source_bytes,
+            S3Timeouts(
+                settings.s3_connect_timeout_seconds,
+                settings.s3_read_timeout_seconds,
+                settings.s3_max_attempts,
+            ),
+        )
     from image_optimizer.sources.folder import FolderSource
 
     assert settings.source_dir is not None  # Settings guarantees one of the two

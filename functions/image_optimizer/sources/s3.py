@@ -1,12 +1,14 @@
 """An S3 bucket (and optional key prefix) as the image source.
 
-One boto3 client per container, made on first use, with short timeouts and bounded retries so
-that a slow S3 costs a request its budget rather than the whole invocation. The endpoint can be
+One boto3 client per container, made on first use, with short timeouts and bounded retries
+(standard mode: throttling and 5xx are retried with backoff) so that a slow S3 costs a request
+its budget rather than the whole invocation. The endpoint can be
 pointed elsewhere with boto3's own ``AWS_ENDPOINT_URL_S3`` (the tests use a local S3 server).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -17,26 +19,37 @@ from botocore.exceptions import BotoCoreError, ClientError
 from image_optimizer.errors import ImageNotFound, SourceTooLarge, SourceUnavailable
 from image_optimizer.sources import too_large_message
 
-_CLIENT_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=5,
-    retries={"max_attempts": 3, "mode": "standard"},
-    max_pool_connections=16,
-)
+
+@dataclass(frozen=True, slots=True)
+class S3Timeouts:
+    connect_seconds: float = 2.0
+    read_seconds: float = 5.0
+    max_attempts: int = 3
+
+
 _MISSING_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
 # Without s3:ListBucket, S3 answers a missing key with 403 rather than 404.
 _DENIED_CODES = frozenset({"AccessDenied", "403"})
 
 
 class S3Source:
-    def __init__(self, bucket: str, prefix: str, max_bytes: int) -> None:
+    def __init__(
+        self, bucket: str, prefix: str, max_bytes: int, timeouts: S3Timeouts = S3Timeouts()
+    ) -> None:
         self._bucket = bucket
         self._prefix = prefix
         self._max_bytes = max_bytes
+        self._timeouts = timeouts
 
     @cached_property
     def _client(self) -> Any:  # botocore builds its client classes at run time
-        return boto3.client("s3", config=_CLIENT_CONFIG)
+        config = Config(
+            connect_timeout=self._timeouts.connect_seconds,
+            read_timeout=self._timeouts.read_seconds,
+            retries={"total_max_attempts": self._timeouts.max_attempts, "mode": "standard"},
+            max_pool_connections=16,
+        )
+        return boto3.client("s3", config=config)
 
     def describe(self) -> str:
         return f"s3://{self._bucket}/{self._prefix}"
