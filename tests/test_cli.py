@@ -9,6 +9,7 @@ import re
 import select
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -29,20 +30,24 @@ BANNER = re.compile(r"serving (http://127\.0\.0\.1:\d+)")
 def start_server(
     *args: str, env: dict[str, str], stdout: int = subprocess.DEVNULL
 ) -> tuple[subprocess.Popen[str], str]:
+    # Standard error goes to a file, not a pipe: a pipe nobody reads after the banner fills up,
+    # and then every request's access-log line blocks its thread for good.
+    log = tempfile.NamedTemporaryFile("w+", prefix="serve-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "image_optimizer_cli.main", "serve", "--port", "0", *args],
-        stderr=subprocess.PIPE,
+        stderr=log,
         stdout=stdout,
         text=True,
         env=env,
     )
-    assert process.stderr is not None
-    for line in process.stderr:  # the banner comes first; the process fails loudly otherwise
-        match = BANNER.search(line)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        match = BANNER.search(Path(log.name).read_text())
         if match:
             return process, match.group(1)
-    process.wait(timeout=10)
-    raise AssertionError(f"the server did not start (exit {process.returncode})")
+        time.sleep(0.05)
+    process.kill()
+    raise AssertionError(f"the server did not start: {Path(log.name).read_text()[-2000:]}")
 
 
 def fetch(url: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
