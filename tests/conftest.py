@@ -57,6 +57,7 @@ def s3_endpoint(samples_dir: Path) -> Iterator[str]:
         patch.delenv("AWS_PROFILE", raising=False)
         patch.setenv("AWS_ENDPOINT_URL_S3", endpoint)
         patch.setenv("AWS_ENDPOINT_URL_SSM", endpoint)  # the same moto server
+        patch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint)
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         for key in SAMPLES:
@@ -121,7 +122,7 @@ def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
             "ALLOWED_QUALITIES",
             "RESPONSE_MARGIN_MS",
             "SIGNING_SECRET",
-            "SIGNING_SECRET_SSM_PARAMETER",
+            "SIGNING_SECRET_NAME",
             "TRACING_ENABLED",
         ):
             monkeypatch.delenv(name, raising=False)

@@ -103,13 +103,23 @@ class TestThroughTheHandler:
         with pytest.raises(InvalidParameter, match="unknown parameter 's'"):
             parse_query("w=1&s=abc", None, 4096)
 
-    def test_the_secret_can_live_in_ssm(self, s3_handler: Callable[..., None], s3: Any) -> None:
+    @pytest.mark.parametrize("store", ["ssm", "secretsmanager"])
+    def test_the_secret_can_be_stored(
+        self, s3_handler: Callable[..., None], s3: Any, store: str
+    ) -> None:
         import boto3
 
-        boto3.client("ssm").put_parameter(
-            Name="/image-optimizer/signing", Value=SECRET.decode(), Type="SecureString"
-        )
-        s3_handler(SIGNING_SECRET_SSM_PARAMETER="/image-optimizer/signing")
+        if store == "ssm":
+            name = "/image-optimizer/signing"
+            boto3.client("ssm").put_parameter(
+                Name=name, Value=SECRET.decode(), Type="SecureString", Overwrite=True
+            )
+        else:
+            created = boto3.client("secretsmanager").create_secret(
+                Name=f"image-optimizer-signing-{time.time_ns()}", SecretString=SECRET.decode()
+            )
+            name = created["ARN"]
+        s3_handler(SIGNING_SECRET_NAME=name)
         url = sign_url("/images/logos/badge.png?w=20", SECRET)
         assert get(url)["statusCode"] == 200
         assert get("/images/logos/badge.png?w=20")["statusCode"] == 403

@@ -153,7 +153,7 @@ def test_the_template_embeds_the_edge_function_file(source: dict[str, Any]) -> N
 def test_s3_is_reached_through_a_gateway_endpoint_on_the_private_routes(
     resources: dict[str, Any],
 ) -> None:
-    [endpoint] = of_type(resources, "AWS::EC2::VPCEndpoint").values()
+    endpoint = resources["S3GatewayEndpoint"]
     assert endpoint["Properties"]["VpcEndpointType"] == "Gateway"
     assert endpoint["Properties"]["ServiceName"] == {"Fn::Sub": "com.amazonaws.${AWS::Region}.s3"}
     tables = endpoint["Properties"]["RouteTableIds"]
@@ -198,6 +198,7 @@ def test_the_function_reads_the_originals_and_nothing_else(resources: dict[str, 
     statements = [
         statement
         for policy in role["Policies"]
+        if "PolicyDocument" in policy  # the others are the signing secret's, under conditions
         for statement in policy["PolicyDocument"]["Statement"]
     ]
     assert [s["Action"] for s in statements] == ["s3:GetObject"]
@@ -220,10 +221,23 @@ def test_the_function_and_its_layer(resources: dict[str, Any]) -> None:
     assert retention == {"Ref": "LogRetentionDays"}
 
 
-def test_signing_is_one_secret_parameter(source: dict[str, Any], resources: dict[str, Any]) -> None:
+def test_signing_takes_a_secret_or_where_it_is_stored(
+    source: dict[str, Any], resources: dict[str, Any]
+) -> None:
     assert source["Parameters"]["SigningSecret"]["NoEcho"] is True
     variables = resources["ImageOptimizerFunction"]["Properties"]["Environment"]["Variables"]
     assert variables["SIGNING_SECRET"] == {"Ref": "SigningSecret"}
+    assert variables["SIGNING_SECRET_NAME"] == {"Ref": "SigningSecretName"}
+    endpoint = resources["SigningSecretEndpoint"]
+    assert endpoint["Condition"] == "HasSigningSecretName"
+    assert endpoint["Properties"]["VpcEndpointType"] == "Interface"
+    [ingress] = resources["SigningSecretEndpointSecurityGroup"]["Properties"][
+        "SecurityGroupIngress"
+    ]
+    assert ingress["SourceSecurityGroupId"] == {"Fn::GetAtt": ["FunctionSecurityGroup", "GroupId"]}
+    role = json.dumps(resources["ImageOptimizerFunctionRole"]["Properties"]["Policies"])
+    assert "secretsmanager:GetSecretValue" in role
+    assert "ssm:GetParameter" in role
 
 
 def test_tracing_is_one_parameter(resources: dict[str, Any]) -> None:

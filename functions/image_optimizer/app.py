@@ -25,7 +25,7 @@ from image_optimizer.observability import RequestRecord, logger, metrics, publis
 from image_optimizer.request import IMAGES_PREFIX, parse_key, parse_query
 from image_optimizer.service import ImageService, Served
 from image_optimizer.settings import Settings
-from image_optimizer.signing import SIGNING_PARAMETERS, secret_from_ssm, verify
+from image_optimizer.signing import SIGNING_PARAMETERS, stored_secret, verify
 
 ALLOWED_METHODS = ("GET", "HEAD")
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
@@ -54,8 +54,8 @@ def service() -> ImageService:
 def signing_secret() -> bytes | None:
     """The URL signing secret, if URLs must be signed (read once per container)."""
     configured = settings()
-    if configured.signing_secret_parameter:
-        return secret_from_ssm(configured.signing_secret_parameter)
+    if configured.signing_secret_name:
+        return stored_secret(configured.signing_secret_name)
     return configured.signing_secret
 
 

@@ -43,7 +43,7 @@ class Settings:
     allowed_values: Mapping[str, frozenset[int]] = field(default_factory=dict)
     """Allow-lists by parameter name (w, h, q); a parameter not listed takes its whole range."""
     signing_secret: bytes | None = field(default=None, repr=False)
-    signing_secret_parameter: str | None = None  # an SSM parameter holding the secret
+    signing_secret_name: str | None = None  # an SSM parameter or Secrets Manager secret holding it
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -109,7 +109,7 @@ class Settings:
             ),
             allowed_values=allowed,
             signing_secret=_signing_secret(env),
-            signing_secret_parameter=_optional(env, "SIGNING_SECRET_SSM_PARAMETER"),
+            signing_secret_name=_optional(env, "SIGNING_SECRET_NAME"),
         )
 
 
@@ -166,8 +166,8 @@ def _signing_secret(env: Mapping[str, str]) -> bytes | None:
         return None
     if len(secret) < 16:
         raise ConfigurationError("SIGNING_SECRET must be at least 16 characters long")
-    if _optional(env, "SIGNING_SECRET_SSM_PARAMETER"):
-        raise ConfigurationError("set SIGNING_SECRET or SIGNING_SECRET_SSM_PARAMETER, not both")
+    if _optional(env, "SIGNING_SECRET_NAME"):
+        raise ConfigurationError("set SIGNING_SECRET or SIGNING_SECRET_NAME, not both")
     return secret.encode("utf-8")
 
 

@@ -77,14 +77,18 @@ def verify(secret: bytes, key: str, raw_query: str, now: float | None = None) ->
             raise SignatureRejected("this signed URL has expired")
 
 
-def secret_from_ssm(name: str) -> bytes:
-    """The secret kept in an SSM parameter (a SecureString), read once per container."""
+def stored_secret(name: str) -> bytes:
+    """The secret kept in Secrets Manager (``name`` is a secret's ARN) or else in an SSM
+    parameter (``name`` is the parameter's name; a SecureString is decrypted)."""
     import boto3
     from botocore.config import Config
 
-    client = boto3.client("ssm", config=Config(connect_timeout=2, read_timeout=5))
-    response = client.get_parameter(Name=name, WithDecryption=True)
-    return str(response["Parameter"]["Value"]).encode("utf-8")
+    config = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 3})
+    if name.startswith("arn:") and ":secretsmanager:" in name:
+        secret = boto3.client("secretsmanager", config=config).get_secret_value(SecretId=name)
+        return str(secret["SecretString"]).encode("utf-8")
+    parameter = boto3.client("ssm", config=config).get_parameter(Name=name, WithDecryption=True)
+    return str(parameter["Parameter"]["Value"]).encode("utf-8")
 
 
 def signature(secret: bytes, key: str, canonical: Mapping[str, str]) -> str:
