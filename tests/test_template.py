@@ -201,9 +201,10 @@ def test_the_function_reads_the_originals_and_nothing_else(resources: dict[str, 
         if "PolicyDocument" in policy  # the others are the signing secret's, under conditions
         for statement in policy["PolicyDocument"]["Statement"]
     ]
-    assert [s["Action"] for s in statements] == ["s3:GetObject"]
-    resource = statements[0]["Resource"]["Fn::Sub"]
-    assert resource[0] == "arn:${AWS::Partition}:s3:::${Bucket}/${SourcePrefix}*"
+    assert [s["Action"] for s in statements] == ["s3:GetObject", "s3:ListBucket"]
+    objects, bucket = (statement["Resource"]["Fn::Sub"][0] for statement in statements)
+    assert objects == "arn:${AWS::Partition}:s3:::${Bucket}/${SourcePrefix}*"
+    assert bucket == "arn:${AWS::Partition}:s3:::${Bucket}"
     managed = json.dumps(role["ManagedPolicyArns"])
     assert "AWSLambdaBasicExecutionRole" in managed
     assert "AWSLambdaVPCAccessExecutionRole" in managed
