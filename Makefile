@@ -41,6 +41,8 @@ test: lint ensure-redis-server
 
 # Benchmarks print tables; pinned to one core so that runs compare.
 bench: $(STAMP) ensure-redis-server
+	$(BIN)/python -m pip install --quiet pyvips pyvips-binary numpy
+	taskset -c 0 $(BIN)/python tests/benchmarks/pipeline.py
 	taskset -c 0 $(BIN)/python tests/benchmarks/cache_hit.py
 
 # template.yaml carries the CloudFront Function's code inline; this copies it from its file.

@@ -17,6 +17,7 @@ interleaved so that machine noise lands on every row alike:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -116,7 +117,8 @@ def run(workdir: Path, server: RedisServer, rounds: int) -> None:
         "HTTP hit (Redis)": http_hit,
         "HTTP /health": http_health,
     }
-    samples_us = measure(cases, rounds)
+    with open(os.devnull, "w") as discard, contextlib.redirect_stdout(discard):  # EMF lines
+        samples_us = measure(cases, rounds)
     http.shutdown()
     report(samples_us, value_bytes, miss_ms, rounds)
 

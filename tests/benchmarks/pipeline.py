@@ -1,0 +1,224 @@
+"""Benchmark: our pipeline against a naive Pillow pipeline and libvips' thumbnail, side by side.
+
+Run with `make bench` (pinned to one core). For each job (6, 12 and 24 MP JPEG photos and a 3 MP
+RGBA PNG; 400 and 1200 px wide; JPEG, WebP, AVIF) it times bytes in -> bytes out, median of
+ROUNDS after a warm-up, the three pipelines interleaved, with matched encoder settings, and
+scores each output against a careful reference (full decode, EXIF orientation, one LANCZOS
+resize) with SSIM on luma. Then: import time of the handler in fresh processes, and the peak
+memory of the largest job.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("VIPS_CONCURRENCY", "1")  # one core, as the table says
+
+import numpy as np
+import pyvips
+from PIL import Image, ImageOps
+
+from image_optimizer.formats import AVIF, JPEG, WEBP, OutputFormat
+from image_optimizer.pipeline import render
+from image_optimizer.spec import TransformSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT.parent / "shared" / "corpus"
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
+WIDTHS = (400, 1200)
+FORMATS = (JPEG, WEBP, AVIF)
+# libvips' savers with the settings of our format table (AVIF: libavif speed 8 is effort 1).
+VIPS_SAVE = {
+    "jpeg": ".jpg[Q=80,optimize_coding,keep=icc]",
+    "webp": ".webp[Q=80,effort=4,keep=icc]",
+    "avif": ".avif[Q=50,effort=1,compression=av1,keep=icc]",
+}
+
+Pipeline = Callable[[bytes, int, OutputFormat], bytes]
+
+
+def ours(data: bytes, width: int, output: OutputFormat) -> bytes:
+    return render(data, TransformSpec(width=width, output_format=output), 10**9).body
+
+
+def naive(data: bytes, width: int, output: OutputFormat) -> bytes:
+    """What a first attempt looks like: decode everything, one LANCZOS resize, save."""
+    image = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+    assert image is not None
+    image = image.convert("RGBA" if "A" in image.mode and output.has_alpha else "RGB")
+    height = round(image.height * width / image.width)
+    image = image.resize((width, height), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, output.pillow_format, **output.save_options(None))
+    return buffer.getvalue()
+
+
+def vips(data: bytes, width: int, output: OutputFormat) -> bytes:
+    image = pyvips.Image.thumbnail_buffer(data, width, height=100_000)
+    if image.hasalpha() and not output.has_alpha:
+        image = image.flatten(background=255)
+    result: bytes = image.write_to_buffer(VIPS_SAVE[output.name])
+    return result
+
+
+PIPELINES: dict[str, Pipeline] = {"ours": ours, "naive": naive, "vips": vips}
+
+
+def sources(folder: Path) -> dict[str, bytes]:
+    photo = Image.open(CORPUS / "flickr-6mp.jpg")
+    large = folder / "generated-24mp.jpg"
+    if not large.exists():  # 6000x4000, upscaled from the 6 MP photo
+        photo.resize((6000, 4000), Image.Resampling.LANCZOS).save(large, "JPEG", quality=90)
+    return {
+        "6MP jpeg": (CORPUS / "flickr-6mp.jpg").read_bytes(),
+        "12MP jpeg (orient 6)": (CORPUS / "phone-12mp-orient6-icc.jpg").read_bytes(),
+        "24MP jpeg": large.read_bytes(),
+        "3MP png rgba": (CORPUS / "alpha-3mp.png").read_bytes(),
+    }
+
+
+def reference(data: bytes, size: tuple[int, int]) -> Image.Image:
+    image = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+    assert image is not None
+    return _on_white(image).resize(size, Image.Resampling.LANCZOS)
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    if "A" in image.mode or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, "white")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def ssim(first: Image.Image, second: Image.Image, window: int = 8) -> float:
+    """Mean SSIM of the luma planes over uniform windows (computed with summed-area tables)."""
+    x = np.asarray(first.convert("L"), dtype=np.float64)
+    y = np.asarray(second.convert("L"), dtype=np.float64)
+
+    def local_mean(plane: np.ndarray) -> np.ndarray:
+        table = np.pad(plane.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+        sums = table[window:, window:] - table[:-window, window:] - table[window:, :-window]
+        return (sums + table[:-window, :-window]) / (window * window)
+
+    mx, my = local_mean(x), local_mean(y)
+    vx = local_mean(x * x) - mx * mx
+    vy = local_mean(y * y) - my * my
+    cov = local_mean(x * y) - mx * my
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    score = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    return float(score.mean())
+
+
+def run_job(data: bytes, width: int, output: OutputFormat) -> dict[str, tuple[float, int, float]]:
+    outputs = {name: pipeline(data, width, output) for name, pipeline in PIPELINES.items()}
+    times: dict[str, list[float]] = {name: [] for name in PIPELINES}
+    names = list(PIPELINES)
+    for round_number in range(ROUNDS):
+        order = names[round_number % 3 :] + names[: round_number % 3]  # interleaved, rotated
+        for name in order:
+            started = time.perf_counter()
+            PIPELINES[name](data, width, output)
+            times[name].append((time.perf_counter() - started) * 1000)
+    results = {}
+    for name, body in outputs.items():
+        image = _on_white(Image.open(io.BytesIO(body)))
+        score = ssim(image, reference(data, image.size))
+        results[name] = (statistics.median(times[name]), len(body), score)
+    return results
+
+
+def cold_start_ms(runs: int = 7) -> float:
+    code = (
+        "import time; started = time.perf_counter()\n"
+        "import image_optimizer.app as app\n"
+        "app.settings(); app.service()\n"
+        "print((time.perf_counter() - started) * 1000)\n"
+    )
+    env = {**os.environ, "SOURCE_BUCKET": "bench", "REDIS_URL": "redis://127.0.0.1:1/0"}
+    samples = [
+        float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True).stdout)
+        for _ in range(runs)
+    ]  # fmt: skip
+    return statistics.median(samples)
+
+
+def peak_memory_mb(path: Path, width: int, output: OutputFormat) -> float:
+    code = (
+        "import resource, sys\n"
+        "from image_optimizer.pipeline import render\n"
+        "from image_optimizer.spec import TransformSpec\n"
+        "from image_optimizer.formats import OUTPUT_FORMATS\n"
+        "data = open(sys.argv[1], 'rb').read()\n"
+        "spec = TransformSpec(width=int(sys.argv[2]), output_format=OUTPUT_FORMATS[sys.argv[3]])\n"
+        "render(data, spec, 10**9)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(path), str(width), output.name],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return float(result.stdout)
+
+
+def main() -> None:
+    folder = Path(tempfile.gettempdir()) / "image-optimizer-bench"
+    folder.mkdir(exist_ok=True)
+    jobs = sources(folder)
+    print(
+        f"pipeline benchmark: median of {ROUNDS} after a warm-up, one core, bytes in -> bytes out"
+    )
+    header = (
+        f"{'job':<34}{'ours ms':>9}{'naive ms':>10}{'vips ms':>9}{'ours/vips':>10}"
+        f"{'naive/vips':>11}{'KB ours':>9}{'KB vips':>9}{'SSIM ours':>10}{'SSIM vips':>10}"
+    )
+    print(header)
+    ratios: dict[str, list[float]] = {"ours": [], "naive": []}
+    scores: dict[str, list[float]] = {"ours": [], "vips": []}
+    for source_name, data in jobs.items():
+        for width in WIDTHS:
+            for output in FORMATS:
+                result = run_job(data, width, output)
+                (o_ms, o_bytes, o_ssim), (n_ms, _, _), (v_ms, v_bytes, v_ssim) = (
+                    result["ours"], result["naive"], result["vips"]
+                )  # fmt: skip
+                ratios["ours"].append(o_ms / v_ms)
+                ratios["naive"].append(n_ms / v_ms)
+                scores["ours"].append(o_ssim)
+                scores["vips"].append(v_ssim)
+                job = f"{source_name} -> {width} {output.name}"
+                print(
+                    f"{job:<34}{o_ms:>9.1f}{n_ms:>10.1f}{v_ms:>9.1f}{o_ms / v_ms:>10.2f}"
+                    f"{n_ms / v_ms:>11.2f}{o_bytes / 1024:>9.1f}{v_bytes / 1024:>9.1f}"
+                    f"{o_ssim:>10.4f}{v_ssim:>10.4f}",
+                    flush=True,
+                )
+    geomean = {
+        name: math.exp(statistics.fmean(map(math.log, values))) for name, values in ratios.items()
+    }
+    print(
+        f"geometric mean: ours/vips {geomean['ours']:.2f}, naive/vips {geomean['naive']:.2f}; "
+        f"mean SSIM ours {statistics.fmean(scores['ours']):.4f}, "
+        f"vips {statistics.fmean(scores['vips']):.4f}"
+    )
+    print(f"cold start (import the handler, build settings and clients): {cold_start_ms():.0f} ms")
+    largest = folder / "generated-24mp.jpg"
+    print(
+        f"peak RSS, 24MP jpeg -> 1200 avif in a fresh process: "
+        f"{peak_memory_mb(largest, 1200, AVIF):.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()
