@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help serve test lint format clean ensure-redis-server bench embed-edge-function
+.PHONY: help serve test lint format clean ensure-redis-server ensure-chromium bench embed-edge-function
 
 help:
 	@echo "make serve   run the optimizer locally on http://127.0.0.1:3000 (sample images, memory cache)"
@@ -36,7 +36,14 @@ ensure-redis-server:
 	  echo "installing redis-server (Debian package)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
 
-test: lint ensure-redis-server
+# The playground's tests drive Debian's Chromium with Playwright (which downloads no browser).
+ensure-chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium (Debian package)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: lint ensure-redis-server ensure-chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Benchmarks print tables; pinned to one core so that runs compare.

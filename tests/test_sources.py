@@ -37,6 +37,15 @@ class TestFolder:
         with pytest.raises(ImageNotFound):
             FolderSource(root, 100).fetch("link.jpg")
 
+    def test_lists_keys_under_a_prefix(self, tmp_path: Path) -> None:
+        for key in ("a/1.jpg", "a/2.png", "b/3.gif", ".hidden"):
+            (tmp_path / key).parent.mkdir(exist_ok=True)
+            (tmp_path / key).write_bytes(b"x")
+        source = FolderSource(tmp_path, 100)
+        assert source.list_keys() == ["a/1.jpg", "a/2.png", "b/3.gif"]
+        assert source.list_keys("a/") == ["a/1.jpg", "a/2.png"]
+        assert source.list_keys(limit=1) == ["a/1.jpg"]
+
     def test_too_large(self, tmp_path: Path) -> None:
         (tmp_path / "big.jpg").write_bytes(b"x" * 101)
         with pytest.raises(SourceTooLarge, match="101 bytes, more than the 100 bytes"):
@@ -49,6 +58,11 @@ class TestS3:
         source = S3Source(BUCKET, PREFIX, 100)
         assert source.fetch("x/y.bin") == b"hello"
         assert source.describe() == f"s3://{BUCKET}/{PREFIX}"
+
+    def test_lists_keys_under_the_prefix(self, s3: Any) -> None:
+        keys = S3Source(BUCKET, PREFIX, 100).list_keys("logos/")
+        assert keys == ["logos/badge.png"]
+        assert "corpus/tree.webp" in S3Source(BUCKET, PREFIX, 100).list_keys()
 
     def test_one_client_for_every_fetch(self, s3: Any) -> None:
         s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}x/y.bin", Body=b"hello")

@@ -107,6 +107,7 @@ def _serve(args: argparse.Namespace) -> int:
     _configure_source(args.source)
     _configure_cache(args.cache)
     from image_optimizer.app import lambda_handler, logger, service
+    from image_optimizer_cli.playground_routes import Playground
     from image_optimizer_cli.server import make_server
 
     access_log: TextIO | None = sys.stderr
@@ -121,13 +122,15 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigurationError as error:
         raise UsageError(str(error)) from None
     try:
-        server = make_server(args.host, args.port, lambda_handler, access_log)
+        playground = Playground(described.source)
+        server = make_server(args.host, args.port, lambda_handler, access_log, playground)
     except OSError as error:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
     base = f"http://{args.host}:{server.server_address[1]}"
     print(f"image-optimizer {__version__} serving {base}", file=sys.stderr)
     print(f"  source: {described.source.describe()}", file=sys.stderr)
     print(f"  cache:  {described.cache.describe()}", file=sys.stderr)
+    print(f"  playground: {base}/", file=sys.stderr)
     if os.environ.get("SOURCE_DIR") == str(_samples_folder()):
         print(
             f"  try:    curl -o out.webp '{base}/images/{SAMPLES[0]}?w=400&format=webp'",

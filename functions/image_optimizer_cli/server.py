@@ -17,20 +17,26 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 
 from image_optimizer_cli.lambda_events import LocalContext, function_url_event, response_body
+from image_optimizer_cli.playground_routes import Playground
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 def make_server(
-    host: str, port: int, handler: Handler, access_log: TextIO | None = sys.stderr
+    host: str,
+    port: int,
+    handler: Handler,
+    access_log: TextIO | None = sys.stderr,
+    playground: Playground | None = None,
 ) -> ThreadingHTTPServer:
     """A server on ``host:port`` (port 0: any free one) that prints a line per request to
-    ``access_log`` unless it is None."""
+    ``access_log`` unless it is None, and serves the ``playground`` at / when given one."""
 
     class RequestHandler(_LambdaRequestHandler):
         lambda_handler = staticmethod(handler)
         log_to = access_log
         container = threading.Lock()
+        extra = playground
 
     server = ThreadingHTTPServer((host, port), RequestHandler)
     server.daemon_threads = True
@@ -44,9 +50,14 @@ class _LambdaRequestHandler(BaseHTTPRequestHandler):
     lambda_handler: Handler
     log_to: TextIO | None
     container: threading.Lock
+    extra: Playground | None
 
     def _forward(self) -> None:
         started = time.perf_counter()
+        answer = self.extra.answer(self.command, self.path) if self.extra else None
+        if answer is not None:
+            self._write(answer.status, {"content-type": answer.content_type}, answer.body)
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         event = function_url_event(
@@ -54,17 +65,8 @@ class _LambdaRequestHandler(BaseHTTPRequestHandler):
         )
         with self.container:
             response = self.lambda_handler(event, LocalContext())
-        payload = response_body(response)
-        self.send_response(int(response["statusCode"]))
         headers = {name.lower(): value for name, value in (response.get("headers") or {}).items()}
-        headers.setdefault("content-length", str(len(payload)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        for cookie in response.get("cookies") or []:
-            self.send_header("set-cookie", cookie)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
+        self._write(int(response["statusCode"]), headers, response_body(response), response)
         if self.log_to is not None:
             elapsed = (time.perf_counter() - started) * 1000
             status = response["statusCode"]
@@ -72,6 +74,23 @@ class _LambdaRequestHandler(BaseHTTPRequestHandler):
 
     # http.server dispatches on these names; every method goes to the handler, which answers 405.
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _forward  # noqa: N815
+
+    def _write(
+        self,
+        status: int,
+        headers: dict[str, str],
+        payload: bytes,
+        response: dict[str, Any] | None = None,
+    ) -> None:
+        self.send_response(status)
+        headers.setdefault("content-length", str(len(payload)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        for cookie in (response or {}).get("cookies") or []:
+            self.send_header("set-cookie", cookie)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
 
     def log_message(self, format: str, *args: Any) -> None:
         # _forward prints one line per request with the handler's status and time instead.

@@ -15,6 +15,10 @@ from image_optimizer.settings import Settings
 class Source(Protocol):
     def fetch(self, key: str) -> bytes: ...
 
+    def list_keys(self, prefix: str = "", limit: int = 10_000) -> list[str]:
+        """Keys under ``prefix``, sorted, at most ``limit`` (for tools: the Lambda never lists)."""
+        ...
+
     def describe(self) -> str:
         """Where images come from, for logs and the local server's banner."""
         ...

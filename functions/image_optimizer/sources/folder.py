@@ -29,3 +29,11 @@ class FolderSource:
                 return file.read()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise ImageNotFound(f"no image at {key!r}") from None
+
+    def list_keys(self, prefix: str = "", limit: int = 10_000) -> list[str]:
+        keys = (
+            path.relative_to(self._root).as_posix()
+            for path in self._root.rglob("*")
+            if path.is_file() and not path.name.startswith(".")
+        )
+        return sorted(key for key in keys if key.startswith(prefix))[:limit]

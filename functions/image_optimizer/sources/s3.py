@@ -72,6 +72,17 @@ class S3Source:
         finally:
             body.close()
 
+    def list_keys(self, prefix: str = "", limit: int = 10_000) -> list[str]:
+        keys: list[str] = []
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self._bucket, Prefix=self._prefix + prefix
+        )
+        for page in pages:
+            keys.extend(item["Key"][len(self._prefix) :] for item in page.get("Contents", []))
+            if len(keys) >= limit:
+                break
+        return sorted(keys)[:limit]
+
 
 def _translated(error: ClientError, key: str) -> Exception:
     code = str(error.response.get("Error", {}).get("Code", ""))

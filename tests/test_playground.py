@@ -1,0 +1,125 @@
+"""The playground in a real headless Chromium (Debian's), driven by Playwright.
+
+Load the page, change the width and the format, see the new image arrive with the expected
+natural size and the byte counts update; a screenshot goes to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from conftest import ROOT, get
+from test_cli import start_server
+
+CHROMIUM_FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCE_", "REDIS_", "MAX_"))}
+    env["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg"))
+    process, url = start_server(env=env)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is needed (make test installs it)"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, base: str) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1100, "height": 1400})
+    opened = context.new_page()
+    opened.goto(base + "/")
+    expect(opened.locator("body")).to_have_attribute("data-state", "ready", timeout=30_000)
+    yield opened
+    context.close()
+
+
+def natural_width(page: Page, selector: str) -> int:
+    width: int = page.eval_on_selector(selector, "img => img.naturalWidth")
+    return width
+
+
+def test_the_page_lists_the_images_and_shows_a_first_result(page: Page) -> None:
+    options = page.locator("#image option").all_inner_texts()
+    assert "landscapes/main.jpg" in options
+    assert natural_width(page, "#result") == 400
+    expect(page.locator("#result-caption")).to_contain_text("400x")
+    expect(page.locator("#original-caption")).to_contain_text("KB")
+    expect(page.locator("#headers")).to_contain_text("image/webp")
+
+
+def test_changing_width_and_format_loads_the_new_image(page: Page) -> None:
+    before = page.locator("#result-caption").inner_text()
+    page.select_option("#image", "landscapes/main.jpg")
+    page.fill("#w", "320")
+    page.select_option("#format", "avif")
+    page.wait_for_function(
+        "document.querySelector('#result').dataset.url?.includes('w=320&format=avif')"
+        " && document.body.dataset.state === 'ready'",
+        timeout=30_000,
+    )
+    assert natural_width(page, "#result") == 320
+    caption = page.locator("#result-caption").inner_text()
+    assert caption != before
+    assert "320x213" in caption
+    assert "% vs original" in caption
+    assert "image/avif" in page.locator("#headers").inner_text()
+    assert "w=320&format=avif" in page.input_value("#url")
+    widths = [natural_width(page, f"#grid img[data-format={f}]") for f in ("jpeg", "webp", "avif")]
+    assert widths == [320, 320, 320]
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    page.screenshot(path=str(artifacts / "playground.png"), full_page=True)
+
+
+def test_every_control_has_a_label_and_the_keyboard_reaches_it(page: Page) -> None:
+    for control in ("image", "w", "h", "fit", "format", "q"):
+        assert page.locator(f"label[for={control}]").count() == 1, control
+    page.focus("#image")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "w"
+
+
+def test_a_bad_width_shows_the_services_message(page: Page) -> None:
+    page.fill("#w", "5000")
+    expect(page.locator("#error")).to_contain_text("w must be an integer from 1 to 4096")
+
+
+def test_on_a_phone_the_page_fits_the_screen(browser: Browser, base: str) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 800}, is_mobile=True)
+    phone = context.new_page()
+    phone.goto(base + "/")
+    expect(phone.locator("body")).to_have_attribute("data-state", "ready", timeout=30_000)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    context.close()
+
+
+def test_the_playground_routes_are_the_local_servers_only(
+    base: str, configure: Callable[..., None], samples_dir: Path
+) -> None:
+    with urllib.request.urlopen(base + "/playground/images") as response:
+        assert "landscapes/main.jpg" in json.loads(response.read())["images"]
+    configure(SOURCE_DIR=str(samples_dir))
+    for target in ("/", "/playground/images"):
+        assert get(target)["statusCode"] == 404  # the Lambda has no playground
