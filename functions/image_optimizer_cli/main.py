@@ -87,6 +87,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     invoke.set_defaults(run=_invoke)
 
+    warm = commands.add_parser(
+        "warm",
+        help="make image variants ahead of time, into the configured cache",
+        description="Make every variant (each size in each format) of every image under "
+        "PREFIX through the real service, so that it lands in the cache: use --cache redis://... "
+        "(or REDIS_URL) to fill a deployment's cache. Exits 1 when any variant failed.",
+    )
+    warm.add_argument("prefix", metavar="PREFIX", help="key prefix, such as products/ ('' for all)")
+    warm.add_argument(
+        "--sizes", required=True, metavar="W,W,...", help="widths to make, such as 320,640,1280"
+    )
+    warm.add_argument(
+        "--formats", default="webp", metavar="F,F,...", help="formats (default: %(default)s)"
+    )
+    warm.add_argument("--source", metavar="DIR|s3://BUCKET/PREFIX", help="as for serve")
+    warm.add_argument("--cache", metavar="memory|none|redis://...", help="as for serve")
+    warm.add_argument(
+        "--concurrency", type=int, default=4, metavar="N", help="variants at once (default: 4)"
+    )
+    warm.set_defaults(run=_warm)
+
     sign = commands.add_parser(
         "sign",
         help="sign an image URL for a deployment that requires signed URLs",
@@ -160,6 +181,39 @@ def _invoke(args: argparse.Namespace) -> int:
         args.body_out.write_bytes(response_body(response))
     print(json.dumps(response, indent=2))
     return 0
+
+
+def _warm(args: argparse.Namespace) -> int:
+    _configure_source(args.source)
+    _configure_cache(args.cache)
+    from image_optimizer.app import service, settings
+    from image_optimizer.request import parse_query
+    from image_optimizer_cli.warm import progress_stream, warm
+
+    if args.concurrency < 1:
+        raise UsageError(f"--concurrency must be 1 or more, got {args.concurrency}")
+    try:
+        configured, built = settings(), service()
+        specs = [
+            (f"w={size} {fmt}", parse_query(f"w={size}&format={fmt}", None,
+                                            configured.max_dimension, configured.allowed_values))
+            for size in _listed(args.sizes) for fmt in _listed(args.formats)
+        ]  # fmt: skip
+    except (ConfigurationError, OptimizerError) as error:
+        raise UsageError(str(getattr(error, "message", error))) from None
+    if configured.memory_cache_bytes and not configured.redis_url:
+        print("note: the in-process cache ends with this command; --cache redis://... keeps "
+              "the variants", file=sys.stderr)  # fmt: skip
+    keys = built.source.list_keys(args.prefix)
+    report = warm(built, keys, specs, args.concurrency, progress_stream())
+    print(report.table())
+    for key, variant, why in report.failures:
+        print(f"failed: {key} ({variant}): {why}", file=sys.stderr)
+    return 1 if report.failures else 0
+
+
+def _listed(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def _sign(args: argparse.Namespace) -> int:

@@ -81,7 +81,7 @@ def _request(record: dict[str, Any]) -> str:
     if "source_bytes" in record:
         parts.append(
             f"{record['source_format']} {record['source_width']}x{record['source_height']} "
-            f"{_size(record['source_bytes'])} -> {_output(record)} "
+            f"{human_size(record['source_bytes'])} -> {_output(record)} "
             f"({-100 * record['saved_ratio']:+.1f}%)"
         )
     elif "output_bytes" in record:
@@ -96,10 +96,10 @@ def _request(record: dict[str, Any]) -> str:
 
 def _output(record: dict[str, Any]) -> str:
     size = f"{record['output_width']}x{record['output_height']}"
-    return f"{record['output_format']} {size} {_size(record['output_bytes'])}"
+    return f"{record['output_format']} {size} {human_size(record['output_bytes'])}"
 
 
-def _size(count: int) -> str:
+def human_size(count: int) -> str:
     if count < 1024:
         return f"{count} B"
     if count < 1024 * 1024:

@@ -1,0 +1,121 @@
+"""`image-optimizer warm` against a local folder and a real redis-server, failures included."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import reset_container
+from image_optimizer_cli.main import main
+from redis_server import RedisServer
+
+SIZES, FORMATS = "100,200", "webp,jpeg"
+
+
+@pytest.fixture
+def folder(samples_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The samples and, in the middle of the listing, a truncated JPEG."""
+    copy = tmp_path / "images"
+    shutil.copytree(samples_dir, copy)
+    (copy / "m-broken").mkdir()
+    data = (samples_dir / "landscapes" / "main.jpg").read_bytes()
+    (copy / "m-broken" / "cut.jpg").write_bytes(data[:3000])
+    for name in ("SOURCE_DIR", "SOURCE_BUCKET", "SOURCE_PREFIX", "REDIS_URL", "MEMORY_CACHE_BYTES"):
+        monkeypatch.delenv(name, raising=False)
+    reset_container()
+    yield copy
+    reset_container()
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    reset_container()  # each run is a new process in real use
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def summary(out: str) -> dict[str, str]:
+    header, row = out.strip().splitlines()[-2:]
+    names = [h for h in header.split("  ") if h.strip()]
+    return dict(zip([n.strip() for n in names], row.split(), strict=False))
+
+
+def test_warm_fills_redis_and_a_second_run_finds_it_all(
+    folder: Path, redis_url: str, shared_redis: RedisServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (folder / "m-broken" / "cut.jpg").unlink()
+    args = ["warm", "", "--sizes", SIZES, "--formats", FORMATS, "--source", str(folder)]
+    code, out, _ = run([*args, "--cache", redis_url], capsys)
+    assert code == 0
+    first = summary(out)
+    assert (first["images"], first["variants"], first["made"], first["failed"]) == (
+        "3",
+        "12",
+        "12",
+        "0",
+    )
+    stored = [k for k in shared_redis.client().keys("image-optimizer:*") if b":lock:" not in k]
+    assert len(stored) == 12
+    code, out, _ = run([*args, "--cache", redis_url], capsys)
+    assert code == 0
+    assert summary(out)["cached"] == "12"
+
+
+def test_a_failure_in_the_middle_is_reported_and_the_rest_is_warmed(
+    folder: Path, redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["warm", "", "--sizes", SIZES, "--formats", FORMATS, "--source", str(folder)]
+    code, out, err = run([*args, "--cache", redis_url, "--concurrency", "2"], capsys)
+    assert code == 1
+    result = summary(out)
+    assert (result["images"], result["made"], result["failed"]) == ("4", "12", "4")
+    failures = [line for line in err.splitlines() if line.startswith("failed:")]
+    assert len(failures) == 4
+    assert all("m-broken/cut.jpg" in line and "corrupt_image" in line for line in failures)
+
+
+def test_a_prefix_limits_the_images(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        ["warm", "logos/", "--sizes", "64", "--source", str(folder), "--cache", "memory"], capsys
+    )
+    assert code == 0
+    assert summary(out)["images"] == "1"
+    assert "in-process cache ends with this command" in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--sizes", "0"], "w must be an integer from 1 to 4096, got '0'"),
+        (["--sizes", "100", "--formats", "tiff"], "format must be one of"),
+        (["--sizes", "100", "--concurrency", "0"], "--concurrency must be 1 or more"),
+    ],
+)
+def test_bad_options_exit_2(
+    folder: Path, extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["warm", "", "--source", str(folder), "--cache", "none", *extra])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_progress_bar_counts_every_variant(folder: Path) -> None:
+    import io
+
+    from image_optimizer.cache.null import NullCache
+    from image_optimizer.request import parse_query
+    from image_optimizer.service import ImageService
+    from image_optimizer.sources.folder import FolderSource
+    from image_optimizer_cli.warm import warm
+
+    service = ImageService(FolderSource(folder, 10**9), NullCache(), 10**8)
+    specs = [("w=50 webp", parse_query("w=50&format=webp", None, 4096))]
+    bar = io.StringIO()
+    report = warm(service, ["logos/badge.png", "photos/portrait.jpg"], specs, 1, bar)
+    assert bar.getvalue().endswith("] 2/2\n")
+    assert "warming [###############...............] 1/2" in bar.getvalue()
+    assert (report.made, report.failures) == (2, [])
