@@ -7,7 +7,7 @@ failing some requests later. The README lists each variable with its default.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 MEBIBYTE = 1024 * 1024
@@ -119,15 +119,32 @@ def _optional(env: Mapping[str, str], name: str) -> str | None:
 
 
 def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    return _bounded(env, name, default, low, high, int, "an integer", "")
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    return _bounded(env, name, default, low, high, float, "a number of seconds", " seconds")
+
+
+def _bounded[N: (int, float)](
+    env: Mapping[str, str],
+    name: str,
+    default: N,
+    low: N,
+    high: N,
+    parse: Callable[[str], N],
+    what: str,
+    unit: str,
+) -> N:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigurationError(f"{name} must be from {low} to {high}, got {value}")
+        raise ConfigurationError(f"{name} must be {what}, got {raw!r}") from None
+    if not low <= value <= high:  # NaN fails this too
+        raise ConfigurationError(f"{name} must be from {low} to {high}{unit}, got {raw}")
     return value
 
 
@@ -145,19 +162,6 @@ def _integer_set(env: Mapping[str, str], name: str, low: int, high: int) -> froz
             )
         values.add(int(item))
     return frozenset(values)
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigurationError(f"{name} must be from {low} to {high} seconds, got {raw}")
-    return value
 
 
 def _signing_secret(env: Mapping[str, str]) -> bytes | None:

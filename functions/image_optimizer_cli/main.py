@@ -62,17 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     serve.add_argument("--port", type=int, default=3000, help="port (default: %(default)s)")
-    serve.add_argument(
-        "--source",
-        metavar="DIR|s3://BUCKET/PREFIX",
-        help="where images come from (default: the environment, else sample images)",
-    )
-    serve.add_argument(
-        "--cache",
-        metavar="memory|none|redis://...",
-        help="the result cache: in-process, none, or Redis at a redis:// or rediss:// URL "
-        "(default: REDIS_URL from the environment, else memory)",
-    )
+    _add_source_and_cache(serve)
     serve.set_defaults(run=_serve)
 
     invoke = commands.add_parser(
@@ -101,8 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     warm.add_argument(
         "--formats", default="webp", metavar="F,F,...", help="formats (default: %(default)s)"
     )
-    warm.add_argument("--source", metavar="DIR|s3://BUCKET/PREFIX", help="as for serve")
-    warm.add_argument("--cache", metavar="memory|none|redis://...", help="as for serve")
+    _add_source_and_cache(warm)
     warm.add_argument(
         "--concurrency", type=int, default=4, metavar="N", help="variants at once (default: 4)"
     )
@@ -122,6 +111,20 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("--secret-file", type=Path, metavar="FILE", help="read the secret from FILE")
     sign.set_defaults(run=_sign)
     return parser
+
+
+def _add_source_and_cache(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--source",
+        metavar="DIR|s3://BUCKET/PREFIX",
+        help="where images come from (default: the environment, else sample images)",
+    )
+    command.add_argument(
+        "--cache",
+        metavar="memory|none|redis://...",
+        help="the result cache: in-process, none, or Redis at a redis:// or rediss:// URL "
+        "(default: REDIS_URL from the environment, else memory)",
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
