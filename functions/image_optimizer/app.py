@@ -72,12 +72,12 @@ def image() -> Response:
     key = parse_key(
         event.path[len(IMAGES_PREFIX) :], percent_encoded=_path_is_encoded(event.raw_event)
     )
-    limits, secret = settings(), signing_secret()
+    configured, secret = settings(), signing_secret()
     spec = parse_query(
         event.raw_query_string,
         headers.get("accept"),
-        limits.max_dimension,
-        limits.allowed_values,
+        configured.max_dimension,
+        configured.allowed_values,
         SIGNING_PARAMETERS if secret else (),
     )
     if secret:
@@ -86,7 +86,7 @@ def image() -> Response:
     _record().served = served
     return _image_response(
         served,
-        settings().cache_control,
+        configured.cache_control,
         vary_accept=spec.negotiated,
         if_none_match=headers.get("if-none-match"),
         head=event.http_method.upper() == "HEAD",
