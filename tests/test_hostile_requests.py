@@ -51,7 +51,8 @@ for name in sorted(os.listdir(sys.argv[1])):
         finally:
             signal.alarm(0)
         results[f"{name}?{query}"] = [status, round(time.monotonic() - started, 2)]
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM, not ru_maxrss: a child inherits its parent's ru_maxrss across fork and exec.
+peak = [int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmHWM")][0]
 print(json.dumps({"results": results, "peak_rss": peak}))
 """
 

@@ -156,14 +156,16 @@ def cold_start_ms(runs: int = 7) -> float:
 
 def peak_memory_mb(path: Path, width: int, output: OutputFormat) -> float:
     code = (
-        "import resource, sys\n"
+        "import sys\n"
         "from image_optimizer.pipeline import render\n"
         "from image_optimizer.spec import TransformSpec\n"
         "from image_optimizer.formats import OUTPUT_FORMATS\n"
         "data = open(sys.argv[1], 'rb').read()\n"
         "spec = TransformSpec(width=int(sys.argv[2]), output_format=OUTPUT_FORMATS[sys.argv[3]])\n"
         "render(data, spec, 10**9)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        # VmHWM, not ru_maxrss: a child inherits its parent's ru_maxrss across fork and exec.
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+        "print(int(hwm.split()[1]) / 1024)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code, str(path), str(width), output.name],
