@@ -300,3 +300,32 @@ def _with_description_padding(profile: bytes) -> bytes:
 
 def test_corpus_is_where_the_index_says() -> None:
     assert (Path(CORPUS) / "INDEX.md").exists()
+
+
+def test_only_the_web_plugins_are_ever_loaded() -> None:
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from image_optimizer.pipeline import render\n"
+        "from image_optimizer.spec import TransformSpec\n"
+        "from image_optimizer.formats import OUTPUT_FORMATS\n"
+        f"data = open({str(CORPUS / 'tree.webp')!r}, 'rb').read()\n"
+        "for name in ('avif', 'webp', 'png', 'gif', 'jpeg'):\n"
+        "    render(data, TransformSpec(width=32, output_format=OUTPUT_FORMATS[name]), 10**8)\n"
+        "print(json.dumps([m for m in sys.modules if m.endswith('ImagePlugin')]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    loaded = {name.removeprefix("PIL.") for name in json.loads(result.stdout)}
+    web = {
+        "AvifImagePlugin",
+        "GifImagePlugin",
+        "JpegImagePlugin",
+        "PngImagePlugin",
+        "WebPImagePlugin",
+    }
+    assert loaded <= web | {"BmpImagePlugin", "PpmImagePlugin"}  # Pillow's own preinit pair
