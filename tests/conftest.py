@@ -30,8 +30,6 @@ CORPUS_FILES = sorted(
     path.name for path in CORPUS.glob("*") if path.suffix in {".jpg", ".png", ".gif", ".webp"}
 )
 
-Invoke = Callable[..., dict[str, Any]]
-
 
 def pytest_configure(config: pytest.Config) -> None:
     if not CORPUS_FILES:

@@ -34,7 +34,7 @@ def cache_status(response: dict[str, Any]) -> str:
     return status
 
 
-def image_keys(server_url: str, client: Any) -> list[bytes]:
+def image_keys(client: Any) -> list[bytes]:
     return [key for key in client.keys(f"{PREFIX}*") if b":lock:" not in key]
 
 
@@ -77,7 +77,7 @@ class TestHits:
         s3_handler(REDIS_URL=redis_url, REDIS_CACHE_EXPIRATION_SECONDS="120")
         get(IMAGE)
         client = shared_redis.client()
-        [key] = image_keys(redis_url, client)
+        [key] = image_keys(client)
         assert 110 <= client.ttl(key) <= 120
 
     def test_the_key_prefix_is_configurable(
@@ -94,7 +94,7 @@ class TestHits:
     ) -> None:
         s3_handler(REDIS_URL=redis_url, REDIS_MAX_ITEM_BYTES="1000")
         assert [cache_status(get(IMAGE)) for _ in range(2)] == ["miss", "miss"]
-        assert image_keys(redis_url, shared_redis.client()) == []
+        assert image_keys(shared_redis.client()) == []
 
     def test_a_damaged_value_is_a_miss_and_is_replaced(
         self, s3_handler: Configure, redis_url: str, shared_redis: RedisServer
@@ -102,7 +102,7 @@ class TestHits:
         s3_handler(REDIS_URL=redis_url)
         get(IMAGE)
         client = shared_redis.client()
-        [key] = image_keys(redis_url, client)
+        [key] = image_keys(client)
         client.set(key, b"IMGv1\xff\xff\xff\xffnot json")
         assert cache_status(get(IMAGE)) == "miss"
         assert cache_status(get(IMAGE)) == "hit"

@@ -17,11 +17,6 @@ _CONTEXT = {
     "function_memory_size", "function_arn", "function_request_id", "correlation_id",
     "xray_trace_id", "sampling_rate",
 }  # fmt: skip
-_REQUEST = {
-    "method", "path", "status", "error_code", "key", "cache", "output_format", "output_bytes",
-    "output_width", "output_height", "timings_ms", "processing_ms", "duration_ms", "source_format",
-    "source_bytes", "source_width", "source_height", "bytes_saved", "saved_ratio", "cache_errors",
-}  # fmt: skip
 
 
 class ReadableStream(io.TextIOBase):
