@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conftest import get, invoke_event, load_event
-from image_optimizer import app
+from image_optimizer import app, observability
 
 Records = Callable[[], list[dict[str, Any]]]
 IMAGE = "/images/landscapes/main.jpg?w=200&format=webp"
@@ -33,9 +33,10 @@ def requests_in(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [record for record in records if record["message"] == "request"]
 
 
-def emf_lines(output: str) -> list[dict[str, Any]]:
-    blobs = [json.loads(line) for line in output.splitlines() if line.startswith('{"_aws"')]
-    for blob in blobs:  # valid Embedded Metric Format: every declared metric has a value
+def metrics_of(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each request record, checked to be valid Embedded Metric Format as well."""
+    blobs = requests_in(records)
+    for blob in blobs:  # every declared metric has a value, every dimension is there
         [directive] = blob["_aws"]["CloudWatchMetrics"]
         assert directive["Namespace"] == "ImageOptimizer"
         assert isinstance(blob["_aws"]["Timestamp"], int)
@@ -158,47 +159,71 @@ def test_nothing_is_logged_per_frame_or_pixel(
     log_lines: Records, capsys: pytest.CaptureFixture[str]
 ) -> None:
     get("/images/corpus/animated-earth.gif?w=300&format=webp")
+    assert len(metrics_of(log_lines())) == 1  # one line: the record, with the metrics
     assert len(log_lines()) == 1
-    assert len(emf_lines(capsys.readouterr().out)) == 1  # the request's metrics, in one blob
+    assert capsys.readouterr().out == ""
 
 
-def test_metrics_of_a_miss_and_a_hit(capsys: pytest.CaptureFixture[str]) -> None:
+def test_metrics_of_a_miss_and_a_hit(log_lines: Records) -> None:
     get(IMAGE)
-    miss = metric_values(emf_lines(capsys.readouterr().out))
+    miss = metric_values(metrics_of(log_lines()))
     assert miss["Requests"] == 1
     assert miss["Responses2xx"] == 1
     assert miss["CacheMisses"] == 1
     assert miss["ProcessingTime"] > 0
     assert miss["BytesSaved"] == miss["OriginalBytes"] - miss["OptimizedBytes"] > 0
     get(IMAGE)
-    hit = metric_values(emf_lines(capsys.readouterr().out))
+    hit = metric_values(metrics_of(log_lines())[1:])
     assert hit == {"Requests": 1, "Responses2xx": 1, "CacheHits": 1}
 
 
-def test_metric_dimensions_stay_few(capsys: pytest.CaptureFixture[str]) -> None:
+def test_metric_dimensions_stay_few(log_lines: Records) -> None:
     get(IMAGE)
     get("/images/landscapes/main.jpg?w=abc")
     get("/images/landscapes/main.jpg", "DELETE")
-    blobs = emf_lines(capsys.readouterr().out)
-    dimension_sets = {
-        frozenset(dimensions)
-        for blob in blobs
-        for dimensions in blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
-    }
-    assert dimension_sets <= {frozenset({"service"}), frozenset({"function_name", "service"})}
+    blobs = metrics_of(log_lines())
+    assert len(blobs) == 3
+    for blob in blobs:
+        [directive] = blob["_aws"]["CloudWatchMetrics"]
+        assert directive["Dimensions"] == [["service"]]  # never the key, a size or a status
     values = metric_values(blobs)
     assert (values["Responses2xx"], values["Responses4xx"], values["Requests"]) == (1, 2, 3)
-    for blob in blobs:
-        assert "landscapes/main.jpg" not in json.dumps(blob)
 
 
-def test_cache_errors_are_counted(
-    s3_handler: Callable[..., None], log_lines: Records, capsys: pytest.CaptureFixture[str]
+def test_a_containers_first_request_counts_a_cold_start(
+    log_lines: Records, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(observability, "_cold_start", True)
+    get(IMAGE)
+    get(IMAGE)
+    [blob] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    [directive] = blob["_aws"]["CloudWatchMetrics"]
+    assert directive["Metrics"] == [{"Name": "ColdStart", "Unit": "Count"}]
+    assert sorted(directive["Dimensions"][0]) == ["function_name", "service"]
+    assert blob["ColdStart"] == [1.0]
+    assert len(metrics_of(log_lines())) == 2
+
+
+def test_cache_errors_are_counted(s3_handler: Callable[..., None], log_lines: Records) -> None:
     from redis_server import free_port
 
     s3_handler(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     get(IMAGE)
     [record] = requests_in(log_lines())
     assert record["cache_errors"] >= 1
-    assert metric_values(emf_lines(capsys.readouterr().out))["CacheErrors"] >= 1
+    assert metric_values(metrics_of(log_lines()))["CacheErrors"] >= 1
+
+
+def test_metrics_go_out_alone_when_the_log_level_hides_the_record(
+    log_lines: Records, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(observability, "_cold_start", False)
+    previous = app.logger.log_level
+    app.logger.setLevel("ERROR")
+    try:
+        get(IMAGE)
+    finally:
+        app.logger.setLevel(previous)
+    assert log_lines() == []
+    [blob] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert metric_values([blob])["CacheMisses"] == 1

@@ -1,9 +1,9 @@
 """The handler's JSON output made readable for a person at a terminal.
 
 `image-optimizer serve` writes through this when standard output is a terminal: each request
-record becomes one line (time, level, request, status, cache, sizes, stage timings), other
-records show their message and fields, and the Embedded Metric Format lines, which are for
-CloudWatch, are left out. Anything that is not JSON passes through unchanged.
+record becomes one line (time, level, request, status, cache, sizes, stage timings; not the
+metrics it carries for CloudWatch), other records show their message and fields, and lines that
+are only metrics (Embedded Metric Format) are left out. Anything not JSON passes through.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def readable(line: str) -> str | None:
         return line
     if not isinstance(record, dict):
         return line
-    if "_aws" in record:
+    if "_aws" in record and "message" not in record:
         return None
     time = str(record.get("timestamp", ""))[11:19]
     level = str(record.get("level", "")).ljust(7)
