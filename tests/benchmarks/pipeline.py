@@ -4,12 +4,13 @@ Run with `make bench` (pinned to one core). For each job (6, 12 and 24 MP JPEG p
 RGBA PNG; 400 and 1200 px wide; JPEG, WebP, AVIF) it times bytes in -> bytes out, median of
 ROUNDS after a warm-up, the three pipelines interleaved, with matched encoder settings, and
 scores each output against a careful reference (full decode, EXIF orientation, one LANCZOS
-resize) with SSIM on luma. Then: import time of the handler in fresh processes, and the peak
-memory of the largest job.
+resize) with SSIM on luma. Then: what the jobs would cost on Lambda, the handler's import time
+and its clients' build time in fresh processes, and the peak memory of the largest job.
 """
 
 from __future__ import annotations
 
+import compileall
 import io
 import math
 import os
@@ -35,6 +36,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
 WIDTHS = (400, 1200)
+LAMBDA_MEMORY_MB = 1769  # one full vCPU: the template's default, and what a CPU-bound job wants
+LAMBDA_ARM64_USD_PER_GB_SECOND = 0.0000133334  # us-east-1
+LAMBDA_USD_PER_MILLION_REQUESTS = 0.20
 FORMATS = (JPEG, WEBP, AVIF)
 # libvips' savers with the settings of our format table (AVIF: libavif speed 8 is effort 1).
 VIPS_SAVE = {
@@ -138,20 +142,34 @@ def run_job(data: bytes, width: int, output: OutputFormat) -> dict[str, tuple[fl
     return results
 
 
-def cold_start_ms(runs: int = 7) -> float:
+def cost_per_million(milliseconds: float) -> float:
+    gigabyte_seconds = LAMBDA_MEMORY_MB / 1024 * milliseconds / 1000
+    return gigabyte_seconds * LAMBDA_ARM64_USD_PER_GB_SECOND * 1e6 + LAMBDA_USD_PER_MILLION_REQUESTS
+
+
+def cold_start_ms(runs: int = 7) -> tuple[float, float]:
+    """Medians over fresh processes: importing the handler (Lambda's init), then building the
+    S3 source and Redis cache, which the first request that needs them does."""
+    # The deployed function carries bytecode (`sam build` compiles it); PYTHONDONTWRITEBYTECODE
+    # would otherwise have every fresh process compile the package from source.
+    compileall.compile_dir(ROOT / "functions" / "image_optimizer", quiet=1)
     code = (
         "import time; started = time.perf_counter()\n"
         "import image_optimizer.app as app\n"
+        "imported = time.perf_counter()\n"
         "app.settings(); app.service()\n"
-        "print((time.perf_counter() - started) * 1000)\n"
+        "print((imported - started) * 1000, (time.perf_counter() - imported) * 1000)\n"
     )
     env = {**os.environ, "SOURCE_BUCKET": "bench", "REDIS_URL": "redis://127.0.0.1:1/0"}
     samples = [
-        float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                             text=True, check=True).stdout)
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       check=True).stdout.split()
         for _ in range(runs)
     ]  # fmt: skip
-    return statistics.median(samples)
+    return (
+        statistics.median(float(init) for init, _ in samples),
+        statistics.median(float(clients) for _, clients in samples),
+    )
 
 
 def peak_memory_mb(path: Path, width: int, output: OutputFormat) -> float:
@@ -187,6 +205,7 @@ def main() -> None:
     )
     print(header)
     ratios: dict[str, list[float]] = {"ours": [], "naive": []}
+    our_ms: list[float] = []
     scores: dict[str, list[float]] = {"ours": [], "vips": []}
     for source_name, data in jobs.items():
         for width in WIDTHS:
@@ -195,6 +214,7 @@ def main() -> None:
                 (o_ms, o_bytes, o_ssim), (n_ms, _, _), (v_ms, v_bytes, v_ssim) = (
                     result["ours"], result["naive"], result["vips"]
                 )  # fmt: skip
+                our_ms.append(o_ms)
                 ratios["ours"].append(o_ms / v_ms)
                 ratios["naive"].append(n_ms / v_ms)
                 scores["ours"].append(o_ssim)
@@ -214,7 +234,17 @@ def main() -> None:
         f"mean SSIM ours {statistics.fmean(scores['ours']):.4f}, "
         f"vips {statistics.fmean(scores['vips']):.4f}"
     )
-    print(f"cold start (import the handler, build settings and clients): {cold_start_ms():.0f} ms")
+    mean_ms, median_ms = statistics.fmean(our_ms), statistics.median(our_ms)
+    print(
+        f"Lambda arm64 at {LAMBDA_MEMORY_MB} MB, per million transforms with requests: "
+        f"mean job ({mean_ms:.0f} ms) ${cost_per_million(mean_ms):.2f}, "
+        f"median job ({median_ms:.0f} ms) ${cost_per_million(median_ms):.2f}"
+    )
+    init_ms, clients_ms = cold_start_ms()
+    print(
+        f"cold start: importing the handler (init) {init_ms:.0f} ms; "
+        f"then building the S3 and Redis clients (first request) {clients_ms:.0f} ms"
+    )
     largest = folder / "generated-24mp.jpg"
     print(
         f"peak RSS, 24MP jpeg -> 1200 avif in a fresh process: "
