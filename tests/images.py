@@ -58,3 +58,32 @@ def png_claiming_size(width: int, height: int) -> bytes:
     idat_chunk = struct.pack(">I", len(data)) + idat + struct.pack(">I", zlib.crc32(idat))
     iend = struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
     return b"\x89PNG\r\n\x1a\n" + ihdr + idat_chunk + iend
+
+
+def grey_icc_profile(gamma: float) -> bytes:
+    """A minimal ICC v2 grey display profile (description, white point, one gamma curve)."""
+
+    def s15fixed16(value: float) -> bytes:
+        return struct.pack(">i", round(value * 65536))
+
+    d50 = s15fixed16(0.9642) + s15fixed16(1.0) + s15fixed16(0.8249)
+    name = b"Grey, gamma %.1f" % gamma
+    # textDescriptionType: the ASCII name, then empty Unicode and ScriptCode parts.
+    desc = b"desc" + bytes(4) + struct.pack(">I", len(name) + 1) + name + bytes(1 + 8 + 3 + 67)
+    tags = [
+        (b"desc", desc),
+        (b"wtpt", b"XYZ " + bytes(4) + d50),
+        (b"kTRC", b"curv" + bytes(4) + struct.pack(">IH", 1, round(gamma * 256))),
+    ]
+    offset = 128 + 4 + 12 * len(tags)
+    table = data = b""
+    for signature, body in tags:
+        body += bytes(-len(body) % 4)
+        table += signature + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    header = (
+        struct.pack(">I", offset + len(data)) + b"lcms" + bytes([2, 0x10, 0, 0])
+        + b"mntr" + b"GRAY" + b"XYZ " + bytes(12) + b"acsp" + bytes(24) + bytes(4)
+        + d50 + bytes(48)
+    )  # fmt: skip
+    return header + struct.pack(">I", len(tags)) + table + data

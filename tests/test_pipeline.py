@@ -14,7 +14,15 @@ from image_optimizer.formats import AVIF, GIF, JPEG, OUTPUT_FORMATS, PNG, WEBP, 
 from image_optimizer.geometry import plan
 from image_optimizer.pipeline import Rendition, render
 from image_optimizer.spec import Fit, TransformSpec
-from images import decode, encode, gradient, png_claiming_size, psnr, with_orientation
+from images import (
+    decode,
+    encode,
+    gradient,
+    grey_icc_profile,
+    png_claiming_size,
+    psnr,
+    with_orientation,
+)
 
 LIMIT = 100_000_000
 FORMATS = (JPEG, PNG, WEBP, AVIF, GIF)
@@ -215,6 +223,24 @@ def test_a_large_profile_is_converted_to_srgb_not_carried() -> None:
     padded = _with_description_padding(large)
     _, image = run(encode(gradient(), "PNG", icc_profile=padded), output_format=WEBP)
     assert "icc_profile" not in image.info
+
+
+@pytest.mark.parametrize("mode", ["L", "LA"])
+def test_a_grey_profile_is_applied_when_grey_becomes_colour(mode: str) -> None:
+    # Linear grey 128 shows as sRGB 188. Carried along, the grey profile could not describe
+    # the RGB pixels a WebP holds, and the grey would show as 128.
+    source = Image.new(mode, (64, 48), 128 if mode == "L" else (128, 255))
+    data = encode(source, "PNG", icc_profile=grey_icc_profile(gamma=1.0))
+    _, image = run(data, width=32, output_format=WEBP)
+    assert "icc_profile" not in image.info
+    assert all(185 <= value <= 192 for value in image.convert("RGB").getpixel((5, 5)))  # type: ignore[union-attr]
+
+
+def test_a_grey_profile_stays_with_grey_jpeg_output() -> None:
+    profile = grey_icc_profile(gamma=1.0)
+    data = encode(Image.new("L", (64, 48), 128), "JPEG", quality=95, icc_profile=profile)
+    _, image = run(data, width=32, output_format=JPEG)
+    assert (image.mode, image.info.get("icc_profile")) == ("L", profile)
 
 
 def test_cmyk_with_its_profile_becomes_srgb() -> None:
