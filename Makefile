@@ -48,7 +48,6 @@ test: lint ensure-redis-server ensure-chromium
 
 # Benchmarks print tables; pinned to one core so that runs compare.
 bench: $(STAMP) ensure-redis-server
-	$(BIN)/python -m pip install --quiet pyvips pyvips-binary numpy
 	taskset -c 0 $(BIN)/python tests/benchmarks/pipeline.py
 	taskset -c 0 $(BIN)/python tests/benchmarks/cache_hit.py
 

@@ -1,0 +1,65 @@
+"""The benchmarks stay runnable: each runs end to end on a tiny budget.
+
+Their numbers are `make bench`'s business; here only that every part still works and reports
+what it claims to (no timing is asserted).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS
+from image_optimizer.formats import AVIF, JPEG, WEBP
+
+BENCHMARKS = Path(__file__).parent / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def pipeline_benchmark() -> object:
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import pipeline  # the benchmark script, not image_optimizer.pipeline
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return pipeline
+
+
+def test_the_pipeline_benchmark_times_and_scores_all_three_pipelines(
+    pipeline_benchmark: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline_benchmark, "ROUNDS", 1)
+    data = (CORPUS / "exif-orient6.jpg").read_bytes()
+    for output in (JPEG, WEBP, AVIF):
+        results = pipeline_benchmark.run_job(data, 200, output)  # type: ignore[attr-defined]
+        assert set(results) == {"ours", "naive", "vips"}
+        for milliseconds, size, score in results.values():
+            assert milliseconds > 0
+            assert size > 0
+            assert 0.8 < score <= 1.0  # each output, oriented, resembles the reference
+
+
+def test_the_pipeline_benchmarks_side_measurements_run(pipeline_benchmark: object) -> None:
+    init_ms, clients_ms = pipeline_benchmark.cold_start_ms(runs=1)  # type: ignore[attr-defined]
+    assert init_ms > 0
+    assert clients_ms > 0
+    peak = pipeline_benchmark.peak_memory_mb(CORPUS / "exif-orient6.jpg", 200, WEBP)  # type: ignore[attr-defined]
+    assert peak > 0
+    cost = pipeline_benchmark.cost_per_million  # type: ignore[attr-defined]
+    assert cost(0) == pytest.approx(0.20)  # requests alone
+    assert cost(1000) == pytest.approx(0.20 + 1769 / 1024 * 0.0000133334 * 1e6)
+
+
+def test_the_cache_hit_benchmark_prints_its_table() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "cache_hit.py"), "--rounds", "5"],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    lines = result.stdout.splitlines()
+    for case in ("redis GET", "handler hit (Redis)", "handler hit (memory)", "no log/metrics"):
+        assert any(line.strip().startswith(case) for line in lines), result.stdout
+    assert "log record + metrics on a cached request" in lines[-1]
+    assert '"_aws"' not in result.stdout  # the handler's output stays out of the table
