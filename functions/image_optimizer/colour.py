@@ -19,7 +19,7 @@ from image_optimizer.formats import OutputFormat
 MAX_CARRIED_PROFILE_BYTES = 8 * 1024
 _WHITE = "white"
 _CHANNEL_SPACE = {"RGB": "RGB ", "RGBA": "RGB ", "L": "GRAY", "LA": "GRAY", "CMYK": "CMYK"}
-_ALPHA_MODES = ("RGBA", "LA")
+ALPHA_MODES = ("RGBA", "LA")  # the alpha modes the pipeline works in
 
 
 def for_output(
@@ -53,7 +53,7 @@ def without_alpha_for(image: Image.Image, output: OutputFormat) -> Image.Image:
     Compositing is linear, so flattening before a resize gives the pixels a premultiplied resize
     and a later flatten would, while resizing three channels and premultiplying none.
     """
-    if image.mode not in _ALPHA_MODES or output.has_alpha:
+    if image.mode not in ALPHA_MODES or output.has_alpha:
         return image
     background = Image.new(image.mode[:-1], image.size, _WHITE)
     # The image is its own mask (its alpha band): no copy of the colours or of the alpha
