@@ -9,7 +9,8 @@ import pytest
 from PIL import Image, ImageCms, ImageOps
 
 from conftest import CORPUS
-from image_optimizer.errors import CorruptImage, ImageTooLarge, UnsupportedImage
+from image_optimizer import pipeline
+from image_optimizer.errors import CorruptImage, ImageTooLarge, OutputTooLarge, UnsupportedImage
 from image_optimizer.formats import AVIF, GIF, JPEG, OUTPUT_FORMATS, PNG, WEBP, OutputFormat
 from image_optimizer.geometry import plan
 from image_optimizer.pipeline import Rendition, render
@@ -335,6 +336,32 @@ class TestRefusals:
         render(data, TransformSpec(), 10_000)
         with pytest.raises(ImageTooLarge):
             render(data, TransformSpec(), 9_999)
+
+    @pytest.mark.parametrize("output", FORMATS, ids=lambda output: output.name)
+    def test_the_output_limit_is_inclusive(self, output: OutputFormat) -> None:
+        data = encode(Image.effect_noise((200, 150), 64).convert("RGB"), "PNG")
+        spec = TransformSpec(output_format=output)
+        body = render(data, spec, LIMIT).body
+        assert render(data, spec, LIMIT, max_bytes=len(body)).body == body
+        with pytest.raises(OutputTooLarge, match=f"more than the {len(body) - 1} bytes"):
+            render(data, spec, LIMIT, max_bytes=len(body) - 1)
+
+    def test_a_png_too_large_is_refused_part_way_through_encoding(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        data = encode(Image.effect_noise((1500, 1500), 64).convert("RGB"), "PNG")
+        whole = len(render(data, TransformSpec(), LIMIT).body)  # noise hardly compresses
+        offered: list[int] = []
+        write = pipeline._BoundedBuffer.write
+
+        def counted(buffer: pipeline._BoundedBuffer, chunk: bytes) -> int:
+            offered.append(len(chunk))
+            return write(buffer, chunk)
+
+        monkeypatch.setattr(pipeline._BoundedBuffer, "write", counted)
+        with pytest.raises(OutputTooLarge):
+            render(data, TransformSpec(), LIMIT, max_bytes=100_000)
+        assert sum(offered) < whole / 10  # the encoder stopped, it did not finish and then fail
 
 
 def _fields(spec: TransformSpec) -> dict[str, object]:

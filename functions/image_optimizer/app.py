@@ -45,7 +45,7 @@ def settings() -> Settings:
 
 @cache
 def service() -> ImageService:
-    return ImageService.from_settings(settings())
+    return ImageService.from_settings(settings(), max_output_bytes=MAX_BODY_BYTES)
 
 
 @cache
@@ -157,11 +157,8 @@ def _image_response(
     served: Served, cache_control: str, *, vary_accept: bool, if_none_match: str | None, head: bool
 ) -> Response:
     image = served.image
-    if len(image.body) > MAX_BODY_BYTES:
-        raise OutputTooLarge(
-            f"the result is {len(image.body)} bytes, more than the {MAX_BODY_BYTES} bytes a "
-            "response can carry; ask for a smaller w or h, or a lossy format"
-        )
+    if len(image.body) > MAX_BODY_BYTES:  # made elsewhere with a larger limit, then cached
+        raise OutputTooLarge.beyond(MAX_BODY_BYTES)
     headers = {
         "Cache-Control": cache_control,
         "ETag": image.etag,

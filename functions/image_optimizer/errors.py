@@ -75,6 +75,13 @@ class OutputTooLarge(OptimizerError):
     status = 413
     code = "output_too_large"
 
+    @classmethod
+    def beyond(cls, limit: int) -> OutputTooLarge:
+        return cls(
+            f"the result is more than the {limit} bytes a response can carry; "
+            "ask for a smaller w or h, or a lossy format"
+        )
+
 
 class UnsupportedImage(OptimizerError):
     """The source is not an image in one of the enabled web formats."""

@@ -37,20 +37,28 @@ class Served:
 
 class ImageService:
     def __init__(
-        self, source: Source, cache: Cache, max_source_pixels: int, spans: Spans = no_spans
+        self,
+        source: Source,
+        cache: Cache,
+        max_source_pixels: int,
+        spans: Spans = no_spans,
+        max_output_bytes: float = math.inf,
     ) -> None:
         self.source = source
         self.cache = cache
         self._max_source_pixels = max_source_pixels
         self._spans = spans
+        self._max_output_bytes = max_output_bytes
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ImageService:
+    def from_settings(cls, settings: Settings, max_output_bytes: float = math.inf) -> ImageService:
+        """``max_output_bytes``: what the caller can send; a larger result is `OutputTooLarge`."""
         return cls(
             source_from_settings(settings),
             cache_from_settings(settings),
             settings.max_source_pixels,
             xray_spans() if settings.tracing_enabled else no_spans,
+            max_output_bytes,
         )
 
     @contextmanager
@@ -80,7 +88,9 @@ class ImageService:
                         data = self.source.fetch(key)
                     source_bytes = len(data)
                     with self._spans("transform"):  # the pipeline times its own stages
-                        rendition = render(data, spec, self._max_source_pixels, deadline)
+                        rendition = render(
+                            data, spec, self._max_source_pixels, deadline, self._max_output_bytes
+                        )
                     for stage, milliseconds in rendition.timings.items():
                         timings.add(stage, milliseconds)
                     image = _cacheable(rendition)
