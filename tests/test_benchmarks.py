@@ -36,10 +36,11 @@ def test_the_pipeline_benchmark_times_and_scores_all_three_pipelines(
     for output in (JPEG, WEBP, AVIF):
         results = pipeline_benchmark.run_job(data, 200, output)  # type: ignore[attr-defined]
         assert set(results) == {"ours", "naive", "vips"}
-        for milliseconds, size, score in results.values():
+        for milliseconds, size, score, perceptual in results.values():
             assert milliseconds > 0
             assert size > 0
             assert 0.8 < score <= 1.0  # each output, oriented, resembles the reference
+            assert 30 < perceptual <= 100  # about 45 for these small q80 and q50 outputs
 
 
 def test_the_pipeline_benchmarks_side_measurements_run(pipeline_benchmark: object) -> None:

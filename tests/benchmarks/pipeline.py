@@ -4,8 +4,10 @@ Run with `make bench` (pinned to one core). For each job (6, 12 and 24 MP JPEG p
 RGBA PNG; 400 and 1200 px wide; JPEG, WebP, AVIF) it times bytes in -> bytes out, median of
 ROUNDS after a warm-up, the three pipelines interleaved, with matched encoder settings, and
 scores each output against a careful reference (full decode, EXIF orientation, one LANCZOS
-resize) with SSIM on luma. Then: what the jobs would cost on Lambda, the handler's import time
-and its clients' build time in fresh processes, and the peak memory of the largest job.
+resize) with two scores: SSIM on luma, and SSIMULACRA2 (libjxl's perceptual metric, 100 for
+identical, 90 visually lossless, 70 high quality). Then: what the jobs would cost on Lambda, the
+handler's import time and its clients' build time in fresh processes, and the peak memory of the
+largest job.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ os.environ.setdefault("VIPS_CONCURRENCY", "1")  # one core, as the table says
 import numpy as np
 import pyvips
 from PIL import Image, ImageOps
+from ssimulacra2 import compute_ssimulacra2
 
 from image_optimizer.formats import AVIF, JPEG, WEBP, OutputFormat
 from image_optimizer.pipeline import render
@@ -48,6 +51,7 @@ VIPS_SAVE = {
 }
 
 Pipeline = Callable[[bytes, int, OutputFormat], bytes]
+Result = tuple[float, int, float, float]  # median ms, output bytes, SSIM, SSIMULACRA2
 
 
 def ours(data: bytes, width: int, output: OutputFormat) -> bytes:
@@ -105,6 +109,16 @@ def _on_white(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def ssimulacra2(original: Image.Image, distorted: Image.Image) -> float:
+    def as_png(image: Image.Image) -> io.BytesIO:  # the port reads files
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG", compress_level=0)
+        buffer.seek(0)
+        return buffer
+
+    return float(compute_ssimulacra2(as_png(original), as_png(distorted)))
+
+
 def ssim(first: Image.Image, second: Image.Image, window: int = 8) -> float:
     """Mean SSIM of the luma planes over uniform windows (computed with summed-area tables)."""
     x = np.asarray(first.convert("L"), dtype=np.float64)
@@ -124,7 +138,7 @@ def ssim(first: Image.Image, second: Image.Image, window: int = 8) -> float:
     return float(score.mean())
 
 
-def run_job(data: bytes, width: int, output: OutputFormat) -> dict[str, tuple[float, int, float]]:
+def run_job(data: bytes, width: int, output: OutputFormat) -> dict[str, Result]:
     outputs = {name: pipeline(data, width, output) for name, pipeline in PIPELINES.items()}
     times: dict[str, list[float]] = {name: [] for name in PIPELINES}
     names = list(PIPELINES)
@@ -137,8 +151,9 @@ def run_job(data: bytes, width: int, output: OutputFormat) -> dict[str, tuple[fl
     results = {}
     for name, body in outputs.items():
         image = _on_white(Image.open(io.BytesIO(body)))
-        score = ssim(image, reference(data, image.size))
-        results[name] = (statistics.median(times[name]), len(body), score)
+        wanted = reference(data, image.size)
+        scores = ssim(image, wanted), ssimulacra2(wanted, image)
+        results[name] = (statistics.median(times[name]), len(body), *scores)
     return results
 
 
@@ -202,16 +217,18 @@ def main() -> None:
     header = (
         f"{'job':<34}{'ours ms':>9}{'naive ms':>10}{'vips ms':>9}{'ours/vips':>10}"
         f"{'naive/vips':>11}{'KB ours':>9}{'KB vips':>9}{'SSIM ours':>10}{'SSIM vips':>10}"
+        f"{'S2 ours':>9}{'S2 vips':>9}"
     )
     print(header)
     ratios: dict[str, list[float]] = {"ours": [], "naive": []}
     our_ms: list[float] = []
     scores: dict[str, list[float]] = {"ours": [], "vips": []}
+    perceptual: dict[str, list[float]] = {"ours": [], "vips": []}
     for source_name, data in jobs.items():
         for width in WIDTHS:
             for output in FORMATS:
                 result = run_job(data, width, output)
-                (o_ms, o_bytes, o_ssim), (n_ms, _, _), (v_ms, v_bytes, v_ssim) = (
+                (o_ms, o_bytes, o_ssim, o_s2), (n_ms, *_), (v_ms, v_bytes, v_ssim, v_s2) = (
                     result["ours"], result["naive"], result["vips"]
                 )  # fmt: skip
                 our_ms.append(o_ms)
@@ -219,20 +236,24 @@ def main() -> None:
                 ratios["naive"].append(n_ms / v_ms)
                 scores["ours"].append(o_ssim)
                 scores["vips"].append(v_ssim)
+                perceptual["ours"].append(o_s2)
+                perceptual["vips"].append(v_s2)
                 job = f"{source_name} -> {width} {output.name}"
                 print(
                     f"{job:<34}{o_ms:>9.1f}{n_ms:>10.1f}{v_ms:>9.1f}{o_ms / v_ms:>10.2f}"
                     f"{n_ms / v_ms:>11.2f}{o_bytes / 1024:>9.1f}{v_bytes / 1024:>9.1f}"
-                    f"{o_ssim:>10.4f}{v_ssim:>10.4f}",
+                    f"{o_ssim:>10.4f}{v_ssim:>10.4f}{o_s2:>9.2f}{v_s2:>9.2f}",
                     flush=True,
                 )
     geomean = {
         name: math.exp(statistics.fmean(map(math.log, values))) for name, values in ratios.items()
     }
     print(
-        f"geometric mean: ours/vips {geomean['ours']:.2f}, naive/vips {geomean['naive']:.2f}; "
+        f"geometric mean: ours/vips {geomean['ours']:.3f}, naive/vips {geomean['naive']:.2f}; "
         f"mean SSIM ours {statistics.fmean(scores['ours']):.4f}, "
-        f"vips {statistics.fmean(scores['vips']):.4f}"
+        f"vips {statistics.fmean(scores['vips']):.4f}; "
+        f"mean SSIMULACRA2 ours {statistics.fmean(perceptual['ours']):.2f}, "
+        f"vips {statistics.fmean(perceptual['vips']):.2f}"
     )
     mean_ms, median_ms = statistics.fmean(our_ms), statistics.median(our_ms)
     print(
