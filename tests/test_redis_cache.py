@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -63,6 +66,26 @@ class TestHits:
         assert "fetch" not in timing
         assert "decode" not in timing
         assert "encode" not in timing
+
+    def test_a_new_containers_first_hit_never_imports_boto3(
+        self, s3_handler: Configure, redis_url: str
+    ) -> None:
+        s3_handler(REDIS_URL=redis_url)
+        get(IMAGE)
+        # A fresh interpreter is a new container: boto3 costs ~350 ms to import, and a hit has
+        # no use for it.
+        code = (
+            "import json, sys\n"
+            "from image_optimizer import app\n"
+            "from image_optimizer_cli.lambda_events import LocalContext, function_url_event\n"
+            f"response = app.lambda_handler(function_url_event('GET', {IMAGE!r}, []), "
+            "LocalContext())\n"
+            "print(json.dumps([response['headers']['X-Cache'], 'boto3' in sys.modules]))\n"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+        )
+        assert json.loads(result.stdout.splitlines()[-1]) == ["hit", False]
 
     def test_304_on_the_hit_path(self, s3_handler: Configure, redis_url: str) -> None:
         s3_handler(REDIS_URL=redis_url)
