@@ -15,16 +15,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-# Registering exactly these plugins keeps Pillow from importing all of its ~45 (Image.init())
-# the first time a WebP or AVIF is opened or saved: about 20 ms off a container's first request.
-from PIL import (  # noqa: F401 (imported for their registration)
-    AvifImagePlugin,
-    GifImagePlugin,
-    JpegImagePlugin,
-    PngImagePlugin,
-    WebPImagePlugin,
-)
-
 
 @dataclass(frozen=True, slots=True)
 class OutputFormat:

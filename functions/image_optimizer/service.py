@@ -12,15 +12,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from image_optimizer.cache import Cache, CachedImage, cache_from_settings, cache_key
 from image_optimizer.errors import TimeBudgetExceeded
-from image_optimizer.pipeline import Rendition, render
 from image_optimizer.settings import Settings
 from image_optimizer.sources import Source, source_from_settings
 from image_optimizer.spec import TransformSpec
 from image_optimizer.timing import Stopwatch
 from image_optimizer.tracing import Spans, no_spans, xray_spans
+
+if TYPE_CHECKING:
+    from image_optimizer.pipeline import Rendition
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,10 @@ class ImageService:
                     with self._stage(timings, "fetch"):
                         data = self.source.fetch(key)
                     source_bytes = len(data)
+                    # Pillow is imported by the first miss, not with the handler: a cache hit
+                    # has no use for it (~50 ms of a container's start on the benchmark machine).
+                    from image_optimizer.pipeline import render
+
                     with self._spans("transform"):  # the pipeline times its own stages
                         rendition = render(
                             data, spec, self._max_source_pixels, deadline, self._max_output_bytes

@@ -165,8 +165,8 @@ def cost_per_million(milliseconds: float) -> float:
 def cold_start_ms(runs: int = 7) -> tuple[float, float, float]:
     """Medians over fresh processes of what a new container pays, in order: importing the
     handler (Lambda's init); what its first cache hit adds (the service and the Redis client);
-    what its first miss adds on top (the S3 client). Clients are made on first use, and making
-    one connects nothing, so no server is needed."""
+    what its first miss adds on top (the S3 client and Pillow). Each is made or imported on
+    first use; making a client connects nothing, so no server is needed."""
     # The deployed function carries bytecode (`sam build` compiles it); PYTHONDONTWRITEBYTECODE
     # would otherwise have every fresh process compile the package from source.
     compileall.compile_dir(ROOT / "functions" / "image_optimizer", quiet=1)
@@ -176,7 +176,7 @@ def cold_start_ms(runs: int = 7) -> tuple[float, float, float]:
         "imported = time.perf_counter()\n"
         "built = app.service(); built.cache._client\n"
         "hit = time.perf_counter()\n"
-        "built.source._client\n"
+        "built.source._client; import image_optimizer.pipeline\n"
         "print(*((later - earlier) * 1000 for earlier, later in\n"
         "        ((started, imported), (imported, hit), (hit, time.perf_counter()))))\n"
     )
@@ -270,7 +270,7 @@ def main() -> None:
     print(
         f"cold start: importing the handler (init) {init_ms:.0f} ms; then a first cache hit adds "
         f"{first_hit_ms:.0f} ms (Redis client), a first miss another {first_miss_ms:.0f} ms "
-        "(S3 client)"
+        "(S3 client, Pillow)"
     )
     largest = folder / "generated-24mp.jpg"
     print(
