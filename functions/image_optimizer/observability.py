@@ -10,6 +10,7 @@ dimension is the service: nothing per image or per request, so the metrics stay 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -82,14 +83,18 @@ class RequestRecord:
 def publish(record: RequestRecord, status: int) -> None:
     """Write the request's one line: its log record, with its metrics in EMF."""
     fields = record.fields(status)
-    _add_metrics(record, status)
+    emf = metrics.serialize_metric_set(
+        metrics=_metric_set(record, status),
+        dimensions=metrics.dimension_set,
+        metadata=metrics.metadata_set,
+    )
     level, write = _level_of(record, status)
     if logger.log_level > level:
-        # The log level filters the record out; its metrics must still reach CloudWatch.
-        metrics.flush_metrics()
+        # The log level filters the record out; its metrics must still reach CloudWatch, on a
+        # line of their own as powertools' flush_metrics() writes them.
+        print(json.dumps(emf, separators=(",", ":")))
         return
-    fields.update(metrics.serialize_metric_set())
-    metrics.clear_metrics()
+    fields.update(emf)
     write(RECORD_MESSAGE, extra=fields, exc_info=record.failure)
 
 
@@ -110,25 +115,33 @@ def count_cold_start(context: LambdaContext) -> None:
         metrics.provider.add_cold_start_metric(context)
 
 
-def _add_metrics(record: RequestRecord, status: int) -> None:
-    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-    # The status class in the name rather than in a dimension: one EMF blob per request (a
-    # second blob for a dimension costs a cached request ~50 us), and four metrics in all.
-    metrics.add_metric(name=f"Responses{status // 100}xx", unit=MetricUnit.Count, value=1)
+def _metric_set(record: RequestRecord, status: int) -> dict[str, dict[str, Any]]:
+    """The request's metrics, in the form powertools' serializer takes them.
+
+    Built whole rather than through `add_metric()`, which validates every name and unit again on
+    every call: 47 -> 10 us for a cached request's three metrics, to the same EMF.
+    """
+    count = MetricUnit.Count
+    measures: dict[str, tuple[MetricUnit, float]] = {
+        "Requests": (count, 1),
+        # The status class in the name rather than in a dimension: one EMF blob per request (a
+        # second blob for a dimension costs a cached request ~50 us), and four metrics in all.
+        f"Responses{status // 100}xx": (count, 1),
+    }
     served = record.served
-    if served is None:
-        return
-    if served.cache_errors:
-        metrics.add_metric(name="CacheErrors", unit=MetricUnit.Count, value=served.cache_errors)
-    if served.cache_status == "hit":
-        metrics.add_metric(name="CacheHits", unit=MetricUnit.Count, value=1)
-        return
-    metrics.add_metric(name="CacheMisses", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="ProcessingTime", unit=MetricUnit.Milliseconds, value=served.total_ms)
-    if served.source_bytes is not None:
-        output_bytes = len(served.image.body)
-        metrics.add_metric(name="OriginalBytes", unit=MetricUnit.Bytes, value=served.source_bytes)
-        metrics.add_metric(name="OptimizedBytes", unit=MetricUnit.Bytes, value=output_bytes)
-        metrics.add_metric(
-            name="BytesSaved", unit=MetricUnit.Bytes, value=served.source_bytes - output_bytes
-        )
+    if served is not None and served.cache_errors:
+        measures["CacheErrors"] = (count, served.cache_errors)
+    if served is not None and served.cache_status == "hit":
+        measures["CacheHits"] = (count, 1)
+    elif served is not None:
+        measures["CacheMisses"] = (count, 1)
+        measures["ProcessingTime"] = (MetricUnit.Milliseconds, served.total_ms)
+        if served.source_bytes is not None:
+            output_bytes = len(served.image.body)
+            measures["OriginalBytes"] = (MetricUnit.Bytes, served.source_bytes)
+            measures["OptimizedBytes"] = (MetricUnit.Bytes, output_bytes)
+            measures["BytesSaved"] = (MetricUnit.Bytes, served.source_bytes - output_bytes)
+    return {
+        name: {"Unit": unit.value, "StorageResolution": 60, "Value": [float(value)]}
+        for name, (unit, value) in measures.items()
+    }
