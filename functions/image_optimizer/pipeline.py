@@ -223,7 +223,8 @@ def _resized_rgba(image: Image.Image, target: Size, crop: Box) -> Image.Image:
     onto black gives the same premultiplied colours in half the time. When `reduce()` shrinks
     first, the colours and the alpha band are resized apart and joined when small (a 3 MP PNG to
     400 px: 60.9 -> 47.3 ms); otherwise resizing the alpha band on its own costs more than that
-    saves (to 1200 px: 126 -> 143 ms), so they are joined first and resized as RGBa (134 -> 123).
+    saves (to 1200 px: 126 -> 143 ms), so they are joined first and resized as RGBa, which
+    beats Pillow's own premultiply there too (to 1200 px: 134 -> 123 ms).
     """
     colours, alpha = colour.composited_on(image, "black"), image.getchannel("A")
     if _reduction(crop, target) >= 2 * REDUCING_GAP:
