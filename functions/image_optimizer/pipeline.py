@@ -213,7 +213,11 @@ def _resize(work: _Work) -> None:
     if image.mode == "RGBA":
         work.image = _resized_rgba(image, target, crop)
         return
-    work.image = image.resize(target, RESAMPLING, box=crop, reducing_gap=REDUCING_GAP)
+    work.image = _resized(image, target, crop)
+
+
+def _resized(image: Image.Image, target: Size, crop: Box) -> Image.Image:
+    return image.resize(target, RESAMPLING, box=crop, reducing_gap=REDUCING_GAP)
 
 
 def _resized_rgba(image: Image.Image, target: Size, crop: Box) -> Image.Image:
@@ -228,14 +232,15 @@ def _resized_rgba(image: Image.Image, target: Size, crop: Box) -> Image.Image:
     """
     colours, alpha = colour.composited_on(image, "black"), image.getchannel("A")
     if _reduction(crop, target) >= 2 * REDUCING_GAP:
-        colours, alpha = (
-            part.resize(target, RESAMPLING, box=crop, reducing_gap=REDUCING_GAP)
-            for part in (colours, alpha)
-        )
-        return Image.merge("RGBa", (*colours.split(), alpha)).convert("RGBA")
-    premultiplied = Image.merge("RGBa", (*colours.split(), alpha))
-    resized = premultiplied.resize(target, RESAMPLING, box=crop, reducing_gap=REDUCING_GAP)
+        resized = _premultiplied(_resized(colours, target, crop), _resized(alpha, target, crop))
+    else:
+        resized = _resized(_premultiplied(colours, alpha), target, crop)
     return resized.convert("RGBA")
+
+
+def _premultiplied(colours: Image.Image, alpha: Image.Image) -> Image.Image:
+    """Premultiplied colours (RGB) and their alpha band joined as one RGBa image."""
+    return Image.merge("RGBa", (*colours.split(), alpha))
 
 
 def _upright(work: _Work) -> None:
