@@ -82,7 +82,6 @@ class RequestRecord:
 
 def publish(record: RequestRecord, status: int) -> None:
     """Write the request's one line: its log record, with its metrics in EMF."""
-    fields = record.fields(status)
     emf = metrics.serialize_metric_set(
         metrics=_metric_set(record, status),
         dimensions=metrics.dimension_set,
@@ -94,8 +93,7 @@ def publish(record: RequestRecord, status: int) -> None:
         # line of their own as powertools' flush_metrics() writes them.
         print(json.dumps(emf, separators=(",", ":")))
         return
-    fields.update(emf)
-    write(RECORD_MESSAGE, extra=fields, exc_info=record.failure)
+    write(RECORD_MESSAGE, extra={**record.fields(status), **emf}, exc_info=record.failure)
 
 
 def _level_of(record: RequestRecord, status: int) -> tuple[int, Callable[..., None]]:
@@ -129,13 +127,14 @@ def _metric_set(record: RequestRecord, status: int) -> dict[str, dict[str, Any]]
         f"Responses{status // 100}xx": (count, 1),
     }
     served = record.served
-    if served is not None and served.cache_errors:
-        measures["CacheErrors"] = (count, served.cache_errors)
-    if served is not None and served.cache_status == "hit":
-        measures["CacheHits"] = (count, 1)
-    elif served is not None:
-        measures["CacheMisses"] = (count, 1)
-        measures["ProcessingTime"] = (MetricUnit.Milliseconds, served.total_ms)
+    if served is not None:
+        if served.cache_errors:
+            measures["CacheErrors"] = (count, served.cache_errors)
+        if served.cache_status == "hit":
+            measures["CacheHits"] = (count, 1)
+        else:
+            measures["CacheMisses"] = (count, 1)
+            measures["ProcessingTime"] = (MetricUnit.Milliseconds, served.total_ms)
         if served.source_bytes is not None:
             output_bytes = len(served.image.body)
             measures["OriginalBytes"] = (MetricUnit.Bytes, served.source_bytes)
