@@ -132,8 +132,9 @@ def _serve(args: argparse.Namespace) -> int:
     _configure_cache(args.cache)
     from image_optimizer.app import lambda_handler, logger, service
     from image_optimizer_cli.playground_routes import Playground
-    from image_optimizer_cli.server import make_server
+    from image_optimizer_cli.server import bound_malloc_arenas, make_server
 
+    bound_malloc_arenas()
     access_log: TextIO | None = sys.stderr
     if sys.stdout.isatty():
         # Records in readable lines; each already says what the access log would.

@@ -9,6 +9,7 @@ concurrent requests.
 
 from __future__ import annotations
 
+import ctypes
 import sys
 import threading
 import time
@@ -20,6 +21,24 @@ from image_optimizer_cli.lambda_events import LocalContext, function_url_event, 
 from image_optimizer_cli.playground_routes import Playground
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+_M_ARENA_MAX = -8  # glibc's mallopt() parameter
+
+
+def bound_malloc_arenas(arenas: int = 2) -> None:
+    """Keep glibc from giving every server thread its own malloc arena.
+
+    glibc makes up to eight arenas a core as threads allocate, and each keeps the freed image
+    buffers it once held: the server reached ~330 MB after a load test, and grew by 20-50 MB
+    between equal rounds, noise that hides a real leak. Call before the threads start. Other
+    C libraries (macOS, musl) have no such arenas and are left alone.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(_M_ARENA_MAX, arenas)
 
 
 def make_server(
