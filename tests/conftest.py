@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from image_optimizer_cli.samples import SAMPLES, ensure_samples
 from redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "tests" / "corpus"  # real-world files; README.md there says whence
 EVENTS = ROOT / "events"
 BUCKET = "test-originals"
 PREFIX = "originals/"
@@ -34,6 +35,16 @@ CORPUS_FILES = sorted(
 def pytest_configure(config: pytest.Config) -> None:
     if not CORPUS_FILES:
         raise pytest.UsageError(f"the image corpus is missing: expected files in {CORPUS}")
+
+
+@pytest.fixture(autouse=True)
+def environment_restored() -> Iterator[None]:
+    """The CLI configures the handler by writing os.environ, as a deployment's environment would
+    be set; what one test writes there must not reach the next."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Every real-world file in ../shared/corpus, w=400, in every output format, through the handler."""
+"""Every real-world file in tests/corpus, w=400, in every output format, through the handler."""
 
 from __future__ import annotations
 
