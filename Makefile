@@ -5,11 +5,11 @@ SHELL := /bin/bash
 PYTHON ?= python3.12
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# What serving needs (the function's dependencies), and on top of it the development group.
+RUNTIME := $(VENV)/.runtime-installed
+DEVELOPMENT := $(VENV)/.development-installed
 
-SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
-
-.PHONY: help serve test lint format clean ensure-redis-server ensure-chromium bench embed-edge-function
+.PHONY: help serve test lint format clean prerequisites bench embed-edge-function
 
 help:
 	@echo "make serve   run the optimizer locally on http://127.0.0.1:3000 (sample images, memory cache)"
@@ -17,45 +17,44 @@ help:
 	@echo "make bench   run the benchmarks and print their tables"
 	@echo "make format  format the code with ruff"
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.12 is needed: install it (python.org, pyenv install 3.12, or your package manager's python3.12) or run make PYTHON=/path/to/python3.12" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --editable . --group dev
-	touch $(STAMP)
 
-serve: $(STAMP)
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --editable .
+	touch $@
+
+# PEP 735 dependency groups need pip 25.1 or later; a new virtualenv may carry an older one.
+$(DEVELOPMENT): $(RUNTIME)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --group dev
+	touch $@
+
+serve: $(RUNTIME)
 	$(BIN)/image-optimizer serve $(ARGS)
 
-lint: $(STAMP)
+lint: $(DEVELOPMENT)
 	$(BIN)/ruff format --check functions tests
 	$(BIN)/ruff check functions tests
 
-# The tests start their own redis-server; install Debian's when the machine has none.
-ensure-redis-server:
-	@command -v redis-server >/dev/null || { \
-	  echo "installing redis-server (Debian package)"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
+# node, redis-server and chromium: installed on Debian and Ubuntu, else named with how to get them.
+prerequisites:
+	@tests/prerequisites.sh
 
-# The playground's tests drive Debian's Chromium with Playwright (which downloads no browser).
-ensure-chromium:
-	@command -v chromium >/dev/null || { \
-	  echo "installing chromium (Debian package)"; \
-	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
-
-test: lint ensure-redis-server ensure-chromium
+test: prerequisites lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Benchmarks print tables; pinned to one core so that runs compare.
-bench: $(STAMP) ensure-redis-server
+bench: $(DEVELOPMENT) prerequisites
 	taskset -c 0 $(BIN)/python tests/benchmarks/pipeline.py
 	taskset -c 0 $(BIN)/python tests/benchmarks/cache_hit.py
 
 # template.yaml carries the CloudFront Function's code inline; this copies it from its file.
-embed-edge-function: $(STAMP)
+embed-edge-function: $(DEVELOPMENT)
 	$(BIN)/python functions/edge/embed_in_template.py
 
-format: $(STAMP)
+format: $(DEVELOPMENT)
 	$(BIN)/ruff format functions tests
 	$(BIN)/ruff check --fix functions tests
 

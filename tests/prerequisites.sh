@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The programs `make test` needs besides Python and its packages: node (the CloudFront Function's
+# tests), redis-server (the cache's tests) and chromium (the playground's browser test).
+# On Debian and Ubuntu, what is missing is installed from the distribution's packages when this
+# user may (root, or sudo without a password). Otherwise it stops at once with one line per
+# missing program saying how to get it, rather than letting a test fail on it later.
+set -uo pipefail
+
+declare -A package=([node]=nodejs [redis-server]=redis-server [chromium]=chromium)
+declare -A how_to_get=(
+  [node]="node: Node.js 18 or later, from your package manager (nodejs) or https://nodejs.org"
+  [redis-server]="redis-server: Redis 6 or later, from your package manager (redis-server, redis) or https://redis.io/downloads"
+  [chromium]="chromium: a Chromium named 'chromium' on PATH, from your package manager (Debian: chromium)"
+)
+
+missing() {
+  local program
+  for program in node redis-server chromium; do
+    command -v "$program" >/dev/null || echo "$program"
+  done
+}
+
+mapfile -t absent < <(missing)
+[ ${#absent[@]} -eq 0 ] && exit 0
+
+if command -v apt-get >/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then
+    sudo=()
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    sudo=(sudo -n)
+  fi
+fi
+if [ -n "${sudo+set}" ]; then
+  packages=()
+  for program in "${absent[@]}"; do packages+=("${package[$program]}"); done
+  echo "installing ${packages[*]} (apt-get)"
+  "${sudo[@]}" apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${packages[@]}" >/dev/null
+  mapfile -t absent < <(missing)
+  [ ${#absent[@]} -eq 0 ] && exit 0
+fi
+
+echo "make test needs programs that are not installed, and cannot install them here:" >&2
+for program in "${absent[@]}"; do echo "  ${how_to_get[$program]}" >&2; done
+exit 1
