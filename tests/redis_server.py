@@ -80,6 +80,16 @@ class RedisServer:
         return f"rediss://:{self.PASSWORD}@127.0.0.1:{self.port}/0?ssl_ca_certs={self.tls[0]}"
 
     def start(self) -> RedisServer:
+        """Start on a free port; redis-server cannot bind port 0 and say which port it got, so
+        a port taken between the probe and the start is met by trying another one."""
+        for _ in range(5):
+            if self._started():
+                return self
+            self.stop()
+            self.port = free_port()
+        raise RuntimeError("redis-server did not start on any of five free ports")
+
+    def _started(self) -> bool:
         listen = ["--port", str(self.port)]
         if self.tls is not None:
             certificate, key = (str(path) for path in self.tls)
@@ -113,14 +123,15 @@ class RedisServer:
         )  # fmt: skip
         client = self.client()
         deadline = time.monotonic() + 10
-        while True:
+        while self.process.poll() is None:  # it exits at once when the port is taken
             try:
-                client.ping()
-                return self
+                # Whoever answers on the port must be this process, not one that was there first.
+                return int(client.info("server")["process_id"]) == self.process.pid
             except redis.ConnectionError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
+                if time.monotonic() > deadline:
                     raise RuntimeError("redis-server did not start") from None
                 time.sleep(0.01)
+        return False
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url, socket_timeout=5)

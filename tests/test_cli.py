@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import pty
 import re
 import select
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conftest import BUCKET, EVENTS, PREFIX
 from image_optimizer import __version__
 from image_optimizer_cli.main import main
+from image_optimizer_cli.server import make_server
 from images import decode
 from redis_server import RedisServer
 
 BANNER = re.compile(r"serving (http://127\.0\.0\.1:\d+)")
+HEALTHY = {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": "{}"}
 
 
 def start_server(
@@ -85,8 +91,35 @@ def test_serve_with_no_options_serves_the_samples(default_server: str) -> None:
     image = decode(body)
     assert (image.format, image.width) == ("WEBP", 400)
     assert headers["x-cache"] == "miss"
+    assert headers["Server"] == "image-optimizer"  # written by http.server, in its case
     _, again, _ = fetch(f"{default_server}/images/landscapes/main.jpg?w=400&format=webp")
     assert again["x-cache"] == "hit"
+
+
+def test_the_server_turns_nagles_algorithm_off_on_its_connections() -> None:
+    """Headers and body are two writes: with Nagle on, the body waits ~40 ms for an ACK."""
+    server = make_server("127.0.0.1", 0, lambda event, context: HEALTHY, access_log=None)
+    accepted: list[socket.socket] = []
+    original_get_request = server.get_request
+
+    def get_request() -> tuple[socket.socket, Any]:
+        connection, address = original_get_request()
+        accepted.append(connection)
+        return connection, address
+
+    server.get_request = get_request  # type: ignore[method-assign]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        client.request("GET", "/health")
+        assert client.getresponse().read() == b"{}"
+        [connection] = accepted  # kept open: HTTP/1.1 keep-alive
+        assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        client.close()
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_serve_passes_errors_and_head_through(default_server: str) -> None:
@@ -200,6 +233,53 @@ def test_usage_errors_exit_2_with_one_line(
     error = capsys.readouterr().err
     assert message in error
     assert error.startswith("image-optimizer: error:")
+
+
+INVOKE = ["invoke", str(EVENTS / "function-url-get.json")]
+NO_FOLDER = "SOURCE_DIR must be an existing folder, got '/no/such'"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (INVOKE, {}, "set SOURCE_BUCKET (S3) or SOURCE_DIR (a local folder)"),
+        (INVOKE, {"SOURCE_DIR": "/no/such"}, NO_FOLDER),
+        (["serve"], {"SOURCE_DIR": "/no/such"}, NO_FOLDER),
+        (["warm", "", "--sizes", "100"], {"SOURCE_DIR": "/no/such"}, NO_FOLDER),
+        (
+            ["serve"],
+            {"SOURCE_BUCKET": "b", "MAX_DIMENSION": "big"},
+            "MAX_DIMENSION must be an integer, got 'big'",
+        ),
+    ],
+)
+def test_a_missing_or_bad_setting_is_one_line_and_exit_2(
+    configure: Callable[..., None],
+    args: list[str],
+    env: dict[str, str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure(**env)
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"image-optimizer: error: {message}\n"
+    assert captured.out == ""
+
+
+def test_invoke_exits_1_when_the_function_answers_5xx(
+    s3_handler: Callable[..., None],
+    refused_port: int,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{refused_port}")
+    s3_handler(S3_MAX_ATTEMPTS="1")
+    assert main(["invoke", str(EVENTS / "function-url-get.json")]) == 1
+    response = json.loads(capsys.readouterr().out)
+    assert response["statusCode"] == 503  # still printed: the answer is what one debugs
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

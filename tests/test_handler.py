@@ -236,9 +236,9 @@ def test_every_success_fits_in_a_lambda_response() -> None:
 
 
 def test_an_unreachable_s3_is_503_without_internals(
-    s3_handler: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+    s3_handler: Callable[..., None], monkeypatch: pytest.MonkeyPatch, refused_port: int
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")  # discard port: refused
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{refused_port}")
     s3_handler()
     response = get("/images/landscapes/main.jpg?w=100")
     assert response["statusCode"] == 503

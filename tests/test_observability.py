@@ -204,10 +204,10 @@ def test_a_containers_first_request_counts_a_cold_start(
     assert len(metrics_of(log_lines())) == 2
 
 
-def test_cache_errors_are_counted(s3_handler: Callable[..., None], log_lines: Records) -> None:
-    from redis_server import free_port
-
-    s3_handler(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+def test_cache_errors_are_counted(
+    s3_handler: Callable[..., None], log_lines: Records, refused_port: int
+) -> None:
+    s3_handler(REDIS_URL=f"redis://127.0.0.1:{refused_port}/0")
     get(IMAGE)
     [record] = requests_in(log_lines())
     assert record["cache_errors"] >= 1

@@ -22,7 +22,7 @@ from image_optimizer.cache.redis import RedisCache, RedisOptions, decode_value, 
 from image_optimizer.request import parse_query
 from image_optimizer.service import ImageService
 from image_optimizer.sources.folder import FolderSource
-from redis_server import RedisServer, free_port
+from redis_server import RedisServer
 
 IMAGE = "/images/landscapes/main.jpg?w=300&format=webp"
 PREFIX = "image-optimizer:"
@@ -54,11 +54,15 @@ class TestHits:
         assert decoded(second).width == 300
 
     def test_a_hit_needs_neither_s3_nor_pillow(
-        self, s3_handler: Configure, redis_url: str, monkeypatch: pytest.MonkeyPatch
+        self,
+        s3_handler: Configure,
+        redis_url: str,
+        monkeypatch: pytest.MonkeyPatch,
+        refused_port: int,
     ) -> None:
         s3_handler(REDIS_URL=redis_url)
         get(IMAGE)
-        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")  # S3 now unreachable
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{refused_port}")  # S3 gone
         app.service.cache_clear()  # a new container: only Redis remembers
         hit = get(IMAGE)
         assert cache_status(hit) == "hit"
@@ -206,14 +210,16 @@ class TestFaults:
         assert [cache_status(get(IMAGE)) for _ in range(3)] == ["miss"] * 3
         assert service_cache().failures >= 1
 
-    def test_redis_read_only(self, s3_handler: Configure, own_redis: RedisServer) -> None:
-        own_redis.client().replicaof("127.0.0.1", free_port())  # a replica of nobody refuses writes
+    def test_redis_read_only(
+        self, s3_handler: Configure, own_redis: RedisServer, refused_port: int
+    ) -> None:
+        own_redis.client().replicaof("127.0.0.1", refused_port)  # a replica of nobody: read-only
         s3_handler(REDIS_URL=own_redis.url)
         assert [cache_status(get(IMAGE)) for _ in range(3)] == ["miss"] * 3
         assert service_cache().failures >= 1
 
-    def test_no_redis_at_all(self, s3_handler: Configure) -> None:
-        s3_handler(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    def test_no_redis_at_all(self, s3_handler: Configure, refused_port: int) -> None:
+        s3_handler(REDIS_URL=f"redis://127.0.0.1:{refused_port}/0")
         assert [cache_status(get(IMAGE)) for _ in range(3)] == ["miss"] * 3
         assert service_cache().failures == 1
 

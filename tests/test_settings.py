@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -23,10 +24,10 @@ def test_allow_lists() -> None:
     assert settings.allowed_values == {"w": {320, 640}, "q": {0, 80}}
 
 
-def test_every_variable() -> None:
+def test_every_variable(tmp_path: Path) -> None:
     settings = Settings.from_env(
         {
-            "SOURCE_DIR": "/srv/images",
+            "SOURCE_DIR": str(tmp_path),
             "SOURCE_PREFIX": "/uploads/",
             "MAX_DIMENSION": "2000",
             "MAX_SOURCE_BYTES": "1000",
@@ -36,7 +37,7 @@ def test_every_variable() -> None:
         }
     )
     assert settings == Settings(
-        source_dir="/srv/images",
+        source_dir=str(tmp_path),
         source_prefix="uploads/",
         max_dimension=2000,
         max_source_bytes=1000,
@@ -51,6 +52,7 @@ def test_every_variable() -> None:
     [
         ({}, "set SOURCE_BUCKET (S3) or SOURCE_DIR"),
         ({"SOURCE_BUCKET": "b", "SOURCE_DIR": "/d"}, "not both"),
+        ({"SOURCE_DIR": "/no/such/folder"}, "SOURCE_DIR must be an existing folder"),
         ({"SOURCE_BUCKET": "b", "MAX_DIMENSION": "big"}, "MAX_DIMENSION must be an integer"),
         ({"SOURCE_BUCKET": "b", "MAX_DIMENSION": "0"}, "MAX_DIMENSION must be from 1 to 16384"),
         ({"SOURCE_BUCKET": "b", "MEMORY_CACHE_BYTES": "-1"}, "MEMORY_CACHE_BYTES must be from 0"),
@@ -68,3 +70,10 @@ def test_every_variable() -> None:
 def test_bad_configuration_is_refused_by_name(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigurationError, match=re.escape(message)):
         Settings.from_env(env)
+
+
+def test_a_source_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    image = tmp_path / "photo.jpg"
+    image.write_bytes(b"not a folder")
+    with pytest.raises(ConfigurationError, match="SOURCE_DIR must be an existing folder"):
+        Settings.from_env({"SOURCE_DIR": str(image)})

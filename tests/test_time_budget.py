@@ -72,9 +72,9 @@ def test_waiting_for_another_request_ends_at_the_deadline(
 
 
 def test_a_503_from_s3_says_when_to_retry(
-    s3_handler: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+    s3_handler: Callable[..., None], monkeypatch: pytest.MonkeyPatch, refused_port: int
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{refused_port}")
     s3_handler()
     response = invoke_with(30)
     assert response["statusCode"] == 503

@@ -79,10 +79,10 @@ def test_a_failing_stage_is_recorded_as_such(samples_dir: Path, daemon: Daemon) 
 
 
 def test_tracing_is_a_setting() -> None:
-    assert Settings.from_env({"SOURCE_DIR": "/x"}).tracing_enabled is False
-    assert Settings.from_env({"SOURCE_DIR": "/x", "TRACING_ENABLED": "true"}).tracing_enabled
+    assert Settings.from_env({"SOURCE_BUCKET": "b"}).tracing_enabled is False
+    assert Settings.from_env({"SOURCE_BUCKET": "b", "TRACING_ENABLED": "true"}).tracing_enabled
     with pytest.raises(ConfigurationError, match="TRACING_ENABLED must be true or false"):
-        Settings.from_env({"SOURCE_DIR": "/x", "TRACING_ENABLED": "maybe"})
+        Settings.from_env({"SOURCE_BUCKET": "b", "TRACING_ENABLED": "maybe"})
 
 
 def run_python(code: str, samples_dir: Path, tracing: str) -> subprocess.CompletedProcess[str]:

@@ -92,6 +92,7 @@ def test_a_prefix_limits_the_images(folder: Path, capsys: pytest.CaptureFixture[
         (["--sizes", "0"], "w must be an integer from 1 to 4096, got '0'"),
         (["--sizes", "100", "--formats", "tiff"], "format must be one of"),
         (["--sizes", "100", "--concurrency", "0"], "--concurrency must be 1 or more"),
+        (["--sizes", "100", "--formats", "webp,auto"], "--formats auto is settled by a browser"),
     ],
 )
 def test_bad_options_exit_2(
@@ -101,6 +102,17 @@ def test_bad_options_exit_2(
         main(["warm", "", "--source", str(folder), "--cache", "none", *extra])
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_prefix_with_no_images_says_so_and_fails(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        ["warm", "product/", "--sizes", "64", "--source", str(folder), "--cache", "none"], capsys
+    )
+    assert code == 1
+    assert out == ""
+    assert err == f"no images under 'product/' in {folder}: nothing to warm\n"
 
 
 def test_the_progress_bar_counts_every_variant(folder: Path) -> None:

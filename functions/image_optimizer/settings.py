@@ -54,6 +54,9 @@ class Settings:
             raise ConfigurationError("set SOURCE_BUCKET or SOURCE_DIR, not both")
         if not bucket and not folder:
             raise ConfigurationError("set SOURCE_BUCKET (S3) or SOURCE_DIR (a local folder)")
+        if folder and not os.path.isdir(folder):
+            # Otherwise every image would be a 404, which looks like a client's mistake.
+            raise ConfigurationError(f"SOURCE_DIR must be an existing folder, got {folder!r}")
         defaults = cls()
         max_dimension = _integer(env, "MAX_DIMENSION", defaults.max_dimension, 1, 16384)
         allowed = {

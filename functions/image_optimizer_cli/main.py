@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from image_optimizer import __version__
 from image_optimizer.errors import OptimizerError
@@ -24,9 +24,13 @@ from image_optimizer_cli.lambda_events import LocalContext, response_body
 from image_optimizer_cli.readable import ReadableStream
 from image_optimizer_cli.samples import SAMPLES, ensure_samples
 
+if TYPE_CHECKING:
+    from image_optimizer.service import ImageService
+
 DEFAULT_MEMORY_CACHE_BYTES = 256 * 1024 * 1024
 _SOURCE_VARIABLES = ("SOURCE_DIR", "SOURCE_BUCKET", "SOURCE_PREFIX")
-EXIT_USAGE = 2
+EXIT_FAILED = 1  # the command ran and something it did failed
+EXIT_USAGE = 2  # the command could not run as asked
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -130,7 +134,7 @@ def _add_source_and_cache(command: argparse.ArgumentParser) -> None:
 def _serve(args: argparse.Namespace) -> int:
     _configure_source(args.source)
     _configure_cache(args.cache)
-    from image_optimizer.app import lambda_handler, logger, service
+    from image_optimizer.app import lambda_handler, logger
     from image_optimizer_cli.playground_routes import Playground
     from image_optimizer_cli.server import bound_malloc_arenas, make_server
 
@@ -142,10 +146,7 @@ def _serve(args: argparse.Namespace) -> int:
         logger.registered_handler.setStream(sys.stdout)
         access_log = None
 
-    try:
-        described = service()  # fail now, not on the first request, if the configuration is wrong
-    except ConfigurationError as error:
-        raise UsageError(str(error)) from None
+    described = _configured_service()
     try:
         playground = Playground(described.source)
         server = make_server(args.host, args.port, lambda_handler, access_log, playground)
@@ -173,6 +174,7 @@ def _invoke(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot read event {args.event}: {error}") from None
     from image_optimizer.app import lambda_handler, logger
 
+    _configured_service()
     # As `sam local invoke` does: the response alone on stdout, the function's output (its log
     # records and its metrics) on stderr.
     previous = logger.registered_handler.setStream(sys.stderr)
@@ -184,36 +186,61 @@ def _invoke(args: argparse.Namespace) -> int:
     if args.body_out:
         args.body_out.write_bytes(response_body(response))
     print(json.dumps(response, indent=2))
-    return 0
+    # A fault of the function (a 5xx) fails the command, so that scripts and CI notice it.
+    return EXIT_FAILED if int(response["statusCode"]) >= 500 else 0
 
 
 def _warm(args: argparse.Namespace) -> int:
     _configure_source(args.source)
     _configure_cache(args.cache)
-    from image_optimizer.app import service, settings
+    from image_optimizer.app import settings
     from image_optimizer.request import parse_query
     from image_optimizer_cli.warm import progress_stream, warm
 
     if args.concurrency < 1:
         raise UsageError(f"--concurrency must be 1 or more, got {args.concurrency}")
+    formats = _listed(args.formats)
+    if "auto" in formats:
+        raise UsageError(
+            "--formats auto is settled by a browser's Accept header, which warming has none of; "
+            "name the formats to make, such as webp,avif"
+        )
+    built = _configured_service()
+    configured = settings()
     try:
-        configured, built = settings(), service()
         specs = [
             (f"w={size} {fmt}", parse_query(f"w={size}&format={fmt}", None,
                                             configured.max_dimension, configured.allowed_values))
-            for size in _listed(args.sizes) for fmt in _listed(args.formats)
+            for size in _listed(args.sizes) for fmt in formats
         ]  # fmt: skip
-    except (ConfigurationError, OptimizerError) as error:
-        raise UsageError(str(getattr(error, "message", error))) from None
+    except OptimizerError as error:
+        raise UsageError(error.message) from None
     if configured.memory_cache_bytes and not configured.redis_url:
         print("note: the in-process cache ends with this command; --cache redis://... keeps "
               "the variants", file=sys.stderr)  # fmt: skip
     keys = built.source.list_keys(args.prefix)
+    if not keys:
+        print(
+            f"no images under {args.prefix!r} in {built.source.describe()}: nothing to warm",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     report = warm(built, keys, specs, args.concurrency, progress_stream())
     print(report.table())
     for key, variant, why in report.failures:
         print(f"failed: {key} ({variant}): {why}", file=sys.stderr)
-    return 1 if report.failures else 0
+    return EXIT_FAILED if report.failures else 0
+
+
+def _configured_service() -> ImageService:
+    """The handler's service, built now: a missing or bad setting is one line and exit status 2
+    here, rather than a 500 on the first request."""
+    from image_optimizer.app import service
+
+    try:
+        return service()
+    except ConfigurationError as error:
+        raise UsageError(str(error)) from None
 
 
 def _listed(text: str) -> list[str]:
