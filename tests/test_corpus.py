@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -42,3 +43,13 @@ def test_w400_in_every_format(s3_handler: Callable[..., None], name: str, fmt: s
 def test_the_index_example_phone_photo_is_portrait(s3_handler: Callable[..., None]) -> None:
     image = decoded(get("/images/corpus/phone-12mp-orient6-icc.jpg?w=400"))
     assert image.size == (400, 533)
+
+
+def test_every_image_in_the_corpus_has_its_origin_and_licence_recorded() -> None:
+    readme = (CORPUS / "README.md").read_text()
+    origins = readme.split("## Origin and licence")[1]
+    recorded = set(re.findall(r"^\| `([^`]+)` \| ([^|]+) \| ([^|]+) \|", origins, re.MULTILINE))
+    assert {name for name, _, _ in recorded} == set(CORPUS_FILES)
+    for name, origin, licence in recorded:
+        assert ": `" in origin, name  # repository: path
+        assert licence.strip(), name

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from PIL import Image, ImageCms, ImageOps
@@ -381,10 +380,6 @@ def _with_description_padding(profile: bytes) -> bytes:
     padding = b"\x00" * 16384
     data[0:4] = (len(data) + len(padding)).to_bytes(4, "big")
     return bytes(data) + padding
-
-
-def test_corpus_is_where_the_index_says() -> None:
-    assert (Path(CORPUS) / "INDEX.md").exists()
 
 
 def test_only_the_web_plugins_are_ever_loaded() -> None:

@@ -1,6 +1,6 @@
 """The one table of output formats: names, aliases, MIME types and encoder options.
 
-Encoder choices (measured on a 1200x980 photo, one core; see the README's Performance section):
+Encoder choices (measured on a 1200x980 photo, one core; see docs/performance.md):
 - JPEG: Huffman optimisation costs ~3 ms and saves ~1%; progressive costs 5x the encode time.
 - WebP: method 4 is the knee; 6 doubles the time for 6% fewer bytes, 2 is 5% bigger.
 - AVIF: speed 8 encodes a 1200x800 photo in 243 ms against 774 ms at speed 6, for 7% more

@@ -1,7 +1,9 @@
 """Every environment variable the service reads, read once, typed and validated.
 
-A bad value stops the container at start-up with a message naming the variable, rather than
-failing some requests later. The README lists each variable with its default.
+A bad value raises `ConfigurationError` naming the variable when the settings are first read
+(the handler on its first request, logged as an error with every request it fails; the local
+commands before they do anything), rather than surfacing later as odd answers. The README lists
+each variable with its default.
 """
 
 from __future__ import annotations
