@@ -29,7 +29,9 @@ EVENTS = ROOT / "events"
 BUCKET = "test-originals"
 PREFIX = "originals/"
 CORPUS_FILES = sorted(
-    path.name for path in CORPUS.glob("*") if path.suffix in {".jpg", ".png", ".gif", ".webp"}
+    path.name
+    for path in CORPUS.glob("*")
+    if path.suffix in {".jpg", ".png", ".gif", ".webp", ".avif"}
 )
 
 

@@ -10,9 +10,19 @@ from PIL import Image, ImageOps
 
 from conftest import CORPUS, CORPUS_FILES, decoded, get
 from image_optimizer.formats import OUTPUT_FORMATS
+from images import psnr
 
 FORMATS = ("jpeg", "png", "webp", "avif", "gif")
-HAS_ALPHA = {"alpha-3mp.png", "palette-trns.png"}
+
+
+def alpha_of(name: str) -> str:
+    """'transparent' when the first frame has a pixel that is not opaque, 'opaque' when it has
+    an alpha channel that is all opaque (an encoder may keep or drop it), else 'none'."""
+    source = Image.open(CORPUS / name)
+    if source.mode not in ("RGBA", "LA", "PA") and "transparency" not in source.info:
+        return "none"
+    low, _ = source.convert("RGBA").getchannel("A").getextrema()
+    return "transparent" if low < 255 else "opaque"
 
 
 def expected_size(name: str, width: int) -> tuple[int, int]:
@@ -34,8 +44,8 @@ def test_w400_in_every_format(s3_handler: Callable[..., None], name: str, fmt: s
     assert image.size == expected_size(name, 400)
     assert getattr(image, "n_frames", 1) == 1
     assert not image.getexif()
-    if fmt in ("png", "webp", "avif"):
-        assert (image.mode == "RGBA") == (name in HAS_ALPHA)
+    if fmt in ("png", "webp", "avif") and alpha_of(name) != "opaque":
+        assert (image.mode == "RGBA") == (alpha_of(name) == "transparent")
     if fmt == "jpeg":
         assert image.mode == "RGB"  # CMYK included: converted for browsers
 
@@ -53,3 +63,23 @@ def test_every_image_in_the_corpus_has_its_origin_and_licence_recorded() -> None
     for name, origin, licence in recorded:
         assert ": `" in origin, name  # repository: path
         assert licence.strip(), name
+
+
+@pytest.mark.parametrize("name", [n for n in CORPUS_FILES if n != "cmyk-icc.jpg"])
+def test_each_looks_like_pillows_own_upright_resize(
+    s3_handler: Callable[..., None], name: str
+) -> None:
+    """Against an independent reference: Pillow's exif_transpose and one LANCZOS resize. Ours
+    measured 39.8 dB and more; the same files mirrored, 24.6-30.4 dB. (The CMYK file is left
+    out: it is converted through its ICC profile, which the pipeline tests check.)"""
+    ours = on_white(decoded(get(f"/images/corpus/{name}?w=200&format=png")))
+    upright = ImageOps.exif_transpose(Image.open(CORPUS / name))
+    assert upright is not None
+    reference = on_white(upright).resize(ours.size, Image.Resampling.LANCZOS)
+    assert psnr(ours, reference) > 35
+
+
+def on_white(image: Image.Image) -> Image.Image:
+    rgba = image.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, "white")
+    return Image.alpha_composite(background, rgba).convert("RGB")
