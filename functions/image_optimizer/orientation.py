@@ -1,4 +1,4 @@
-"""EXIF orientation, applied late: after the resize, on the small image.
+"""EXIF orientation: read from the metadata alone, and applied late, on the small image.
 
 The geometry is planned in the displayed frame; these functions carry a crop box and a size back
 to the stored frame, resize there, and turn the small result upright with one transpose.
@@ -6,9 +6,14 @@ to the stored frame, resize there, and turn the small result upright with one tr
 
 from __future__ import annotations
 
-from PIL import Image
+import struct
+
+from PIL import ExifTags, Image
 
 from image_optimizer.geometry import Box, Size
+
+_PNG_SIGNATURE_BYTES = 8
+_PNG_CHUNK_HEADER = struct.Struct(">I4s")  # length, type; then the data and a 4-byte CRC
 
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -19,6 +24,40 @@ _TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+
+
+def read(image: Image.Image, data: bytes) -> int:
+    """The orientation (1 to 8) that ``image``'s metadata gives, 1 when it gives none or garbage.
+
+    No pixel is decoded. That matters: Pillow's PNG ``getexif()`` decodes the whole image to look
+    for an eXIf chunk after the pixels, and a decoding error there would be lost, leaving a
+    half-decoded picture that a later ``load()`` does not decode again. Here a PNG's chunk
+    headers are walked instead, which finds eXIf wherever it is.
+    """
+    if image.format == "PNG" and "exif" not in image.info:
+        exif = _png_chunk(data, b"eXIf")
+        if exif is not None:
+            image.info["exif"] = exif
+    try:
+        # Image.getexif (the base class's) reads what the header gave: EXIF, then XMP.
+        value = Image.Image.getexif(image).get(ExifTags.Base.Orientation, 1)
+    except Exception:
+        return 1  # metadata that does not parse is ignored, as browsers ignore it
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _png_chunk(data: bytes, kind: bytes) -> bytes | None:
+    """The data of the first ``kind`` chunk of a PNG, found by walking the chunks' headers."""
+    position = _PNG_SIGNATURE_BYTES
+    while position + _PNG_CHUNK_HEADER.size <= len(data):
+        length, found = _PNG_CHUNK_HEADER.unpack_from(data, position)
+        start = position + _PNG_CHUNK_HEADER.size
+        if found == kind:
+            return data[start : start + length]
+        if found == b"IEND":
+            return None
+        position = start + length + 4
+    return None
 
 
 def swaps_axes(orientation: int) -> bool:
