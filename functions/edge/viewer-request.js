@@ -41,7 +41,7 @@ function normalise(querystring, accept) {
             continue; // not a parameter we know, so not one that reaches the origin either
         }
         name = name.toLowerCase();
-        if (SIGNING[name]) {
+        if (own(SIGNING, name)) {
             if (SIGNING[name].test(querystring[names[i]].value)) {
                 signed[name] = querystring[names[i]].value;
             }
@@ -121,7 +121,7 @@ function check(name, raw) {
     }
     var lower = raw.toLowerCase();
     if (name === 'format') {
-        if (!Object.prototype.hasOwnProperty.call(FORMATS, lower)) {
+        if (!own(FORMATS, lower)) {
             return { error: 'format must be one of ' + FORMAT_NAMES + ', got ' + shown(raw) };
         }
         return { value: FORMATS[lower] };
@@ -159,6 +159,11 @@ function accepts(accept, mimeType) {
         return true;
     }
     return false;
+}
+
+// Names and values come from the URL: `constructor` or `__proto__` must not find Object's own.
+function own(object, key) {
+    return Object.prototype.hasOwnProperty.call(object, key);
 }
 
 function header(headers, name) {

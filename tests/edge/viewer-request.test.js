@@ -104,3 +104,16 @@ test('allow-lists narrow w, h and q with the same message as the function', () =
     assert.equal(JSON.parse(request([['q', 'x']]).body.data).error.message, "q must be one of 80, got 'x'");
     assert.equal(keys(request([['h', '17']])), 'h=17'); // h is not narrowed
 });
+
+test("names and values that are Object's own properties are plain strings here", () => {
+    const builtins = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'];
+    for (const name of builtins) {
+        assert.equal(keys(run([['w', '400'], [name, '1']])), 'w=400', name);
+        assert.equal(keys(run([['w', '400'], [name.toUpperCase(), 'x']])), 'w=400', name);
+        for (const parameter of ['format', 'fit', 'w']) {
+            const response = run([[parameter, name]]);
+            assert.equal(response.statusCode, 400, `${parameter}=${name}`);
+            assert.equal(JSON.parse(response.body.data).error.parameter, parameter);
+        }
+    }
+});
