@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -78,6 +80,69 @@ def test_format_auto_verifies_however_the_edge_resolves_it(
         verify(SECRET, "a.jpg", as_png, now=1_900_000_000)
 
 
+# Known answers an outside signer must reproduce, computed independently of this code with
+# `printf '%s' MESSAGE | openssl dgst -sha256 -hmac SECRET -binary | base64 | tr '+/' '-_' |
+# tr -d '='`. The message is the documented one: the key percent-encoded ('/' kept), '?', then
+# w, h, q, format, fit, expires as name=value joined by '&', in the edge's canonical form.
+KNOWN_ANSWERS = [
+    (
+        b"a-long-enough-test-secret",
+        "/images/photos/a%20b.jpg?FORMAT=JPG&W=0400&fit=contain&q=80",
+        1799999999,
+        "photos/a%20b.jpg?w=400&q=80&format=jpeg&expires=1799999999",
+        "gvC6IXIXQ7tDmrvGo-yMQYwSU-TBvQwngcPdG7rH-M8",
+    ),
+    (
+        b"another secret, 16+ chars",
+        "/images/caf%C3%A9/%C3%BC.png?fit=contain&format=webp&h=200&w=320",
+        None,
+        "caf%C3%A9/%C3%BC.png?w=320&h=200&format=webp&fit=contain",
+        "HtxIQb1b95j0hgFr3u-J1UsCpEeMKTD2WVG767eh_jk",
+    ),
+]
+
+
+@pytest.mark.parametrize(("secret", "url", "expires", "message", "signature"), KNOWN_ANSWERS)
+def test_known_answers_from_openssl(
+    secret: bytes, url: str, expires: int | None, message: str, signature: str
+) -> None:
+    query = urlsplit(sign_url(url, secret, expires)).query
+    assert query.endswith(f"&s={signature}")
+    assert node_hmac(secret, message) == signature  # a third implementation agrees
+    key = urlsplit(url).path.removeprefix("/images/")
+    verify(secret, unquote(key), query, now=1_700_000_000)
+
+
+def node_hmac(secret: bytes, message: str) -> str:
+    script = (
+        "const [secret, message] = process.argv.slice(1);"
+        "process.stdout.write(require('node:crypto').createHmac('sha256', secret)"
+        ".update(message).digest('base64url'));"
+    )
+    node = shutil.which("node")
+    assert node, "node is needed (make test installs it)"
+    result = subprocess.run(
+        [node, "-e", script, secret.decode(), message], capture_output=True, text=True, check=True
+    )
+    return result.stdout
+
+
+@pytest.mark.parametrize(
+    ("query", "why"),
+    [
+        ("w=10&s=%C3%A9%C3%A9%C3%A9", "s is not a signature this service makes"),
+        ("w=10&s=abc%2Fdef", "s is not a signature this service makes"),
+        ("w=10&s=" + "A" * 129, "s is not a signature this service makes"),
+        ("w=10&expires=%C2%B2&s=abc", "expires must be a Unix time in seconds, got '²'"),
+        ("w=10&expires=-5&s=abc", "expires must be a Unix time in seconds"),
+        ("w=10&expires=9999999999999&s=abc", "expires must be a Unix time in seconds"),
+    ],
+)
+def test_malformed_signature_parameters_are_rejected(query: str, why: str) -> None:
+    with pytest.raises(SignatureRejected, match=re.escape(why)):
+        verify(SECRET, "a.jpg", query)
+
+
 def test_only_image_urls_are_signed() -> None:
     with pytest.raises(ValueError, match="not under /images/"):
         sign_url("/health", SECRET)
@@ -102,6 +167,93 @@ class TestThroughTheHandler:
     def test_without_signing_s_is_an_unknown_parameter(self) -> None:
         with pytest.raises(InvalidParameter, match="unknown parameter 's'"):
             parse_query("w=1&s=abc", None, 4096)
+
+    @pytest.mark.parametrize(
+        "query", ["w=50&s=%C3%A9t%C3%A9", "w=50&expires=%C2%B2&s=abc", "w=50&s=a%00b"]
+    )
+    def test_malformed_signatures_are_403_not_500(
+        self, s3_handler: Callable[..., None], query: str
+    ) -> None:
+        s3_handler(SIGNING_SECRET=SECRET.decode())
+        response = get(f"/images/logos/badge.png?{query}")
+        assert response["statusCode"] == 403, response["body"]
+        assert error_of(response)["code"] == "invalid_signature"
+
+    def test_an_answer_lasts_no_longer_than_its_url(self, s3_handler: Callable[..., None]) -> None:
+        s3_handler(
+            SIGNING_SECRET=SECRET.decode(),
+            CACHE_CONTROL="public, max-age=86400, s-maxage=604800",
+        )
+        url = sign_url("/images/logos/badge.png?w=50", SECRET, int(time.time()) + 60)
+        lifetimes = dict(
+            re.findall(r"(max-age|s-maxage)=(\d+)", get(url)["headers"]["Cache-Control"])
+        )
+        assert 55 <= int(lifetimes["max-age"]) <= 60
+        assert 55 <= int(lifetimes["s-maxage"]) <= 60
+        forever = sign_url("/images/logos/badge.png?w=50", SECRET)  # no expiry: as configured
+        assert get(forever)["headers"]["Cache-Control"] == "public, max-age=86400, s-maxage=604800"
+
+    def test_a_lifetime_is_added_when_the_setting_has_none(
+        self, s3_handler: Callable[..., None]
+    ) -> None:
+        s3_handler(SIGNING_SECRET=SECRET.decode(), CACHE_CONTROL="public, immutable")
+        url = sign_url("/images/logos/badge.png?w=50", SECRET, int(time.time()) + 30)
+        cache_control = get(url)["headers"]["Cache-Control"]
+        assert re.fullmatch(r"public, immutable, max-age=(2[5-9]|30)", cache_control)
+
+    @pytest.mark.parametrize(
+        ("store", "stored", "characters"),
+        [
+            ("secretsmanager", b"binary, no SecretString", 0),  # what reads as empty
+            ("secretsmanager", "fifteen-chars!!", 15),
+            ("ssm", "short-secret", 12),
+        ],
+    )
+    def test_a_stored_secret_too_short_refuses_to_serve(
+        self,
+        s3_handler: Callable[..., None],
+        s3: Any,
+        store: str,
+        stored: str | bytes,
+        characters: int,
+        log_lines: Callable[[], list[dict[str, Any]]],
+    ) -> None:
+        import boto3
+
+        name = f"image-optimizer-short-{time.time_ns()}"
+        if store == "ssm":
+            arn = f"/{name}"
+            boto3.client("ssm").put_parameter(Name=arn, Value=str(stored), Type="SecureString")
+        else:
+            value = (
+                {"SecretBinary": stored} if isinstance(stored, bytes) else {"SecretString": stored}
+            )
+            arn = boto3.client("secretsmanager").create_secret(Name=name, **value)["ARN"]
+        s3_handler(SIGNING_SECRET_NAME=arn)
+        for url in ("/images/logos/badge.png?w=20", sign_url("/images/logos/badge.png", b"x")):
+            response = get(url)
+            assert response["statusCode"] == 503
+            assert error_of(response)["code"] == "signing_unavailable"
+            assert response["headers"]["Cache-Control"] == "no-store"
+        [record, *_] = [r for r in log_lines() if r.get("message") == "request"]
+        assert record["level"] == "ERROR"
+        assert record["error_reason"] == (
+            f"the stored signing secret has {characters} characters; at least 16 are needed"
+        )
+
+    def test_a_secret_that_cannot_be_read_refuses_to_serve(
+        self,
+        s3_handler: Callable[..., None],
+        s3: Any,
+        log_lines: Callable[[], list[dict[str, Any]]],
+    ) -> None:
+        s3_handler(SIGNING_SECRET_NAME="/image-optimizer/no-such-parameter")
+        response = get("/images/logos/badge.png?w=20")
+        assert response["statusCode"] == 503
+        assert error_of(response)["code"] == "signing_unavailable"
+        [record] = [r for r in log_lines() if r.get("message") == "request"]
+        assert "reading the signing secret failed" in record["error_reason"]
+        assert "ParameterNotFound" in record["error_reason"]
 
     @pytest.mark.parametrize("store", ["ssm", "secretsmanager"])
     def test_the_secret_can_be_stored(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -225,7 +226,10 @@ def test_the_function_and_its_layer(resources: dict[str, Any]) -> None:
 def test_signing_takes_a_secret_or_where_it_is_stored(
     source: dict[str, Any], resources: dict[str, Any]
 ) -> None:
-    assert source["Parameters"]["SigningSecret"]["NoEcho"] is True
+    secret = source["Parameters"]["SigningSecret"]
+    assert secret["NoEcho"] is True
+    pattern = re.compile(secret["AllowedPattern"])  # CloudFormation matches the whole value
+    assert [bool(pattern.fullmatch(v)) for v in ("", "x" * 15, "x" * 16)] == [True, False, True]
     variables = resources["ImageOptimizerFunction"]["Properties"]["Environment"]["Variables"]
     assert variables["SIGNING_SECRET"] == {"Ref": "SigningSecret"}
     assert variables["SIGNING_SECRET_NAME"] == {"Ref": "SigningSecretName"}

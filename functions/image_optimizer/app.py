@@ -34,6 +34,8 @@ MAX_BODY_BYTES = (LAMBDA_RESPONSE_LIMIT - _HEADROOM) // 4 * 3  # base64 turns 3 
 CLIENT_ERROR_CACHE_CONTROL = "public, max-age=60"
 SERVER_ERROR_CACHE_CONTROL = "no-store"
 _KNOWN_PATHS = re.compile(r"^/health$|^/images/")
+_LIFETIME = re.compile(r"\b(max-age|s-maxage)=([0-9]+)", re.IGNORECASE)
+_MAX_AGE = re.compile(r"\bmax-age=", re.IGNORECASE)
 
 app = APIGatewayHttpResolver()
 
@@ -78,13 +80,15 @@ def image() -> Response:
         configured.allowed_values,
         SIGNING_PARAMETERS if secret else (),
     )
-    if secret:
-        verify(secret, key, event.raw_query_string)
+    expires = verify(secret, key, event.raw_query_string) if secret else None
     served = service().serve(key, spec, _deadline())
     _record().served = served
+    cache_control = configured.cache_control
+    if expires is not None:
+        cache_control = _lasting_at_most(cache_control, expires - int(time.time()))
     return _image_response(
         served,
-        configured.cache_control,
+        cache_control,
         vary_accept=spec.negotiated,
         if_none_match=headers.get("if-none-match"),
         head=event.http_method.upper() == "HEAD",
@@ -171,6 +175,14 @@ def _image_response(
         return Response(HTTPStatus.NOT_MODIFIED, None, b"", headers)
     headers["Content-Length"] = str(len(image.body))
     return Response(HTTPStatus.OK, image.content_type, b"" if head else image.body, headers)
+
+
+def _lasting_at_most(cache_control: str, seconds: int) -> str:
+    """``cache_control`` with its lifetimes cut to ``seconds``: an answer to a signed URL must
+    not be served by CloudFront or a browser after the URL has expired."""
+    seconds = max(0, seconds)
+    capped = _LIFETIME.sub(lambda match: f"{match[1]}={min(int(match[2]), seconds)}", cache_control)
+    return capped if _MAX_AGE.search(capped) else f"{capped}, max-age={seconds}"
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

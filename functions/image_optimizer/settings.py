@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 MEBIBYTE = 1024 * 1024
+MIN_SIGNING_SECRET_CHARS = 16  # a shorter HMAC key is guessable; stored secrets are held to it too
 
 
 class ConfigurationError(ValueError):
@@ -173,8 +174,10 @@ def _signing_secret(env: Mapping[str, str]) -> bytes | None:
     secret = _optional(env, "SIGNING_SECRET")
     if secret is None:
         return None
-    if len(secret) < 16:
-        raise ConfigurationError("SIGNING_SECRET must be at least 16 characters long")
+    if len(secret) < MIN_SIGNING_SECRET_CHARS:
+        raise ConfigurationError(
+            f"SIGNING_SECRET must be at least {MIN_SIGNING_SECRET_CHARS} characters long"
+        )
     if _optional(env, "SIGNING_SECRET_NAME"):
         raise ConfigurationError("set SIGNING_SECRET or SIGNING_SECRET_NAME, not both")
     return secret.encode("utf-8")

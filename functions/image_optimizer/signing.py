@@ -19,12 +19,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Mapping
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from image_optimizer.errors import OptimizerError
 from image_optimizer.request import IMAGES_PREFIX, PARAMETERS, parse_key, split_query
+from image_optimizer.settings import MIN_SIGNING_SECRET_CHARS
 
 SIGNATURE = "s"
 EXPIRES = "expires"
@@ -32,11 +34,25 @@ SIGNING_PARAMETERS = (SIGNATURE, EXPIRES)
 _ORDER = (*PARAMETERS, EXPIRES)
 _ALIASES = {"jpg": "jpeg"}
 _NEGOTIABLE = (None, "avif", "webp")  # what format=auto may arrive as
+# The forms the CloudFront Function lets through; anything else cannot be a signature we made.
+_SIGNATURE_FORM = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_EXPIRES_FORM = re.compile(r"[0-9]{1,12}")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+_UNAVAILABLE = "signed URLs cannot be checked right now, so nothing is served; try again later"
 
 
 class SignatureRejected(OptimizerError):
     status = 403
     code = "invalid_signature"
+
+
+class SigningUnavailable(OptimizerError):
+    """Signing is on but its secret cannot be had: the service refuses to answer at all rather
+    than answer unsigned requests. ``reason`` (logged, never shown) says why."""
+
+    status = 503
+    code = "signing_unavailable"
+    retry_after = 5
 
 
 def sign_url(url: str, secret: bytes, expires: int | None = None) -> str:
@@ -55,12 +71,20 @@ def sign_url(url: str, secret: bytes, expires: int | None = None) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, signed, ""))
 
 
-def verify(secret: bytes, key: str, raw_query: str, now: float | None = None) -> None:
-    """Raise `SignatureRejected` unless the request carries a valid, unexpired signature."""
+def verify(secret: bytes, key: str, raw_query: str, now: float | None = None) -> int | None:
+    """Raise `SignatureRejected` unless the request carries a valid, unexpired signature.
+
+    Returns the URL's expiry (a Unix time), or None when it has none.
+    """
     params = split_query(raw_query, extra=SIGNING_PARAMETERS)
     given = params.pop(SIGNATURE, None)
     if given is None:
         raise SignatureRejected("this service only answers signed URLs; the s parameter is missing")
+    if not _SIGNATURE_FORM.fullmatch(given):
+        raise SignatureRejected("s is not a signature this service makes")
+    expires = params.get(EXPIRES)
+    if expires is not None and not _EXPIRES_FORM.fullmatch(expires):
+        raise SignatureRejected(f"expires must be a Unix time in seconds, got {expires[:20]!r}")
     canonical = _canonical(params)
     candidates = [canonical]
     if canonical.get("format") in _NEGOTIABLE:
@@ -69,26 +93,43 @@ def verify(secret: bytes, key: str, raw_query: str, now: float | None = None) ->
     matches = [hmac.compare_digest(signature(secret, key, c), given) for c in candidates]
     if not any(matches):
         raise SignatureRejected("the signature does not match this URL")
-    expires = canonical.get(EXPIRES)
-    if expires is not None:
-        if not expires.isdigit():
-            raise SignatureRejected(f"expires must be a Unix time in seconds, got {expires[:20]!r}")
-        if (time.time() if now is None else now) > int(expires):
-            raise SignatureRejected("this signed URL has expired")
+    if expires is None:
+        return None
+    if (time.time() if now is None else now) > int(expires):
+        raise SignatureRejected("this signed URL has expired")
+    return int(expires)
 
 
 def stored_secret(name: str) -> bytes:
     """The secret kept in Secrets Manager (``name`` is a secret's ARN) or else in an SSM
-    parameter (``name`` is the parameter's name; a SecureString is decrypted)."""
+    parameter (``name`` is the parameter's name; a SecureString is decrypted).
+
+    Fails closed: a secret that cannot be read, or is shorter than SIGNING_SECRET may be, is a
+    `SigningUnavailable`, never "no signing".
+    """
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
 
     config = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 3})
-    if name.startswith("arn:") and ":secretsmanager:" in name:
-        secret = boto3.client("secretsmanager", config=config).get_secret_value(SecretId=name)
-        return str(secret["SecretString"]).encode("utf-8")
-    parameter = boto3.client("ssm", config=config).get_parameter(Name=name, WithDecryption=True)
-    return str(parameter["Parameter"]["Value"]).encode("utf-8")
+    try:
+        if name.startswith("arn:") and ":secretsmanager:" in name:
+            stored = boto3.client("secretsmanager", config=config).get_secret_value(SecretId=name)
+            value = str(stored.get("SecretString") or "")
+        else:
+            ssm = boto3.client("ssm", config=config)
+            value = str(ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"])
+    except (BotoCoreError, ClientError) as error:
+        raise SigningUnavailable(
+            _UNAVAILABLE, reason=f"reading the signing secret failed: {str(error)[:200]}"
+        ) from error
+    if len(value) < MIN_SIGNING_SECRET_CHARS:
+        raise SigningUnavailable(
+            _UNAVAILABLE,
+            reason=f"the stored signing secret has {len(value)} characters; "
+            f"at least {MIN_SIGNING_SECRET_CHARS} are needed",
+        )
+    return value.encode("utf-8")
 
 
 def signature(secret: bytes, key: str, canonical: Mapping[str, str]) -> str:
@@ -107,7 +148,7 @@ def _canonical(params: Mapping[str, str]) -> dict[str, str]:
         value = lowered.get(name)
         if value is None:
             continue
-        if value.isdigit():
+        if _ASCII_DIGITS.fullmatch(value):
             value = str(int(value))
         canonical[name] = _ALIASES.get(value, value) if name == "format" else value
     return canonical
