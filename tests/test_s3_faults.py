@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,14 +20,24 @@ import pytest
 from conftest import error_of, get
 
 IMAGE = "/images/logos/badge.png?w=40"
-SLOW_DOWN = (
-    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
-    b"<Message>Please reduce your request rate.</Message></Error>"
-)
-INTERNAL = (
-    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code>'
-    b"<Message>We encountered an internal error. Please try again.</Message></Error>"
-)
+
+
+def s3_error(code: str, message: str) -> bytes:
+    """An error body as S3 writes it."""
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
+        f"<Message>{message}</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>"
+    ).encode()
+
+
+# Replies the proxy gives instead of forwarding, by mode: what S3 answers in each case.
+CANNED = {
+    "throttle": (503, s3_error("SlowDown", "Please reduce your request rate.")),
+    "unavailable": (503, s3_error("ServiceUnavailable", "Please reduce your request rate.")),
+    "error": (500, s3_error("InternalError", "We encountered an internal error.")),
+    # Without s3:ListBucket, S3 answers a GET of a missing key with this rather than a 404.
+    "deny": (403, s3_error("AccessDenied", "Access Denied")),
+}
 
 
 class FaultyS3:
@@ -50,10 +61,8 @@ class FaultyS3:
                 if faults.mode == "drop":
                     self.connection.close()  # no status line at all
                     return
-                if faults.mode in ("throttle", "error"):
-                    status, payload = (
-                        (503, SLOW_DOWN) if faults.mode == "throttle" else (500, INTERNAL)
-                    )
+                if faults.mode in CANNED:
+                    status, payload = CANNED[faults.mode]
                     self.send_response(status)
                     self.send_header("Content-Type", "application/xml")
                     self.send_header("Content-Length", str(len(payload)))
@@ -100,7 +109,7 @@ def test_the_proxy_itself_passes_requests(faulty_s3: FaultyS3) -> None:
     assert faulty_s3.requests == 1
 
 
-@pytest.mark.parametrize("mode", ["throttle", "error", "slow", "drop"])
+@pytest.mark.parametrize("mode", ["throttle", "unavailable", "error", "slow", "drop"])
 def test_s3_faults_are_503_after_bounded_retries(faulty_s3: FaultyS3, mode: str) -> None:
     faulty_s3.mode = mode
     response = get(IMAGE)
@@ -116,3 +125,24 @@ def test_service_resumes_when_s3_recovers(faulty_s3: FaultyS3) -> None:
     assert get(IMAGE)["statusCode"] == 503
     faulty_s3.mode = "pass"
     assert get(IMAGE)["statusCode"] == 200
+
+
+def test_access_denied_is_a_404_that_the_log_tells_apart(
+    faulty_s3: FaultyS3, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    faulty_s3.mode = "deny"
+    response = get(IMAGE)
+    assert response["statusCode"] == 404
+    assert error_of(response)["code"] == "image_not_found"
+    assert faulty_s3.requests == 1  # not retried: a denial is an answer
+    [record] = [line for line in log_lines() if line.get("message") == "request"]
+    assert record["error_reason"] == "s3_access_denied"
+
+
+def test_a_missing_key_is_a_404_from_s3_itself(
+    faulty_s3: FaultyS3, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    response = get("/images/no/such/image.jpg?w=40")
+    assert response["statusCode"] == 404
+    [record] = [line for line in log_lines() if line.get("message") == "request"]
+    assert record["error_reason"] == "s3_no_such_key"

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import BUCKET, PREFIX
-from image_optimizer.errors import ImageNotFound, SourceTooLarge, SourceUnavailable
+from image_optimizer.errors import ImageNotFound, SourceTooLarge
 from image_optimizer.sources.folder import FolderSource
 from image_optimizer.sources.s3 import S3Source
 
@@ -80,36 +80,6 @@ class TestS3:
         s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}big.bin", Body=b"x" * 5000)
         with pytest.raises(SourceTooLarge, match="5000 bytes"):
             S3Source(BUCKET, PREFIX, 4999).fetch("big.bin")
-
-    @pytest.mark.parametrize(
-        ("code", "status", "expected"),
-        [
-            ("NoSuchKey", 404, ImageNotFound),
-            ("404", 404, ImageNotFound),  # what a HEAD-style 404 carries
-            ("AccessDenied", 403, ImageNotFound),  # a missing key without s3:ListBucket
-            ("SlowDown", 503, SourceUnavailable),
-            ("InternalError", 500, SourceUnavailable),
-            ("ServiceUnavailable", 503, SourceUnavailable),
-        ],
-    )
-    def test_s3_errors_translate(
-        self, monkeypatch: pytest.MonkeyPatch, code: str, status: int, expected: type
-    ) -> None:
-        source = S3Source(BUCKET, PREFIX, 100)
-        error = ClientError(
-            {
-                "Error": {"Code": code, "Message": "x"},
-                "ResponseMetadata": {"HTTPStatusCode": status},
-            },
-            "GetObject",
-        )
-
-        def failing(**_: Any) -> None:
-            raise error
-
-        monkeypatch.setattr(source._client, "get_object", failing)
-        with pytest.raises(expected):
-            source.fetch("a.jpg")
 
     def test_a_missing_bucket_is_not_hidden_as_a_missing_image(self, s3_endpoint: str) -> None:
         with pytest.raises(ClientError, match="NoSuchBucket"):
