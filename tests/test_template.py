@@ -11,9 +11,12 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from cfnlint.decode import cfn_yaml
 from samtranslator.translator.transform import transform
@@ -364,3 +367,256 @@ def _clean_python(folder: Path) -> Path:
     venv = folder / "clean"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True, timeout=120)
     return venv / "bin" / "python"
+
+
+# ---------------------------------------------------------------- safe defaults for the public
+
+
+def test_concurrency_is_bounded_by_default(
+    source: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    assert source["Parameters"]["ReservedConcurrency"]["Default"] == 25
+    function = resources["ImageOptimizerFunction"]["Properties"]
+    assert function["ReservedConcurrentExecutions"] == {
+        "Fn::If": [
+            "HasReservedConcurrency",
+            {"Ref": "ReservedConcurrency"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+
+
+def test_the_serverless_cache_has_usage_limits(resources: dict[str, Any]) -> None:
+    limits = resources["ServerlessCache"]["Properties"]["CacheUsageLimits"]
+    assert limits == {
+        "DataStorage": {"Maximum": {"Ref": "CacheMaxDataGb"}, "Unit": "GB"},
+        "ECPUPerSecond": {"Maximum": {"Ref": "CacheMaxEcpuPerSecond"}},
+    }
+
+
+def test_the_function_may_send_only_to_s3_the_cache_and_the_secret_store(
+    resources: dict[str, Any],
+) -> None:
+    [to_s3] = resources["FunctionSecurityGroup"]["Properties"]["SecurityGroupEgress"]
+    assert (to_s3["FromPort"], to_s3["ToPort"]) == (443, 443)
+    assert to_s3["DestinationPrefixListId"] == {"Fn::GetAtt": ["S3PrefixList", "PrefixListId"]}
+    rules = of_type(resources, "AWS::EC2::SecurityGroupEgress")
+    assert {
+        name: rule["Properties"]["DestinationSecurityGroupId"] for name, rule in rules.items()
+    } == {
+        "FunctionToCacheEgress": {"Fn::GetAtt": ["CacheSecurityGroup", "GroupId"]},
+        "FunctionToSigningSecretEgress": {
+            "Fn::GetAtt": ["SigningSecretEndpointSecurityGroup", "GroupId"]
+        },
+    }
+    assert rules["FunctionToSigningSecretEgress"]["Condition"] == "HasSigningSecretName"
+    assert "0.0.0.0/0" not in json.dumps(resources)
+    lookup = resources["S3PrefixList"]["Properties"]
+    assert lookup["PrefixListName"] == {"Fn::Sub": "com.amazonaws.${AWS::Region}.s3"}
+
+
+def test_the_s3_endpoint_lets_only_the_source_bucket_through(resources: dict[str, Any]) -> None:
+    [statement] = resources["S3GatewayEndpoint"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == ["s3:GetObject", "s3:ListBucket"]
+    bucket, objects = (resource["Fn::Sub"][0] for resource in statement["Resource"])
+    assert bucket == "arn:${AWS::Partition}:s3:::${Bucket}"
+    assert objects == "arn:${AWS::Partition}:s3:::${Bucket}/*"
+
+
+@pytest.mark.parametrize(
+    ("policy", "bucket"),
+    [("SourceBucketPolicy", "SourceBucket"), ("CdnLogBucketPolicy", "CdnLogBucket")],
+)
+def test_the_created_buckets_refuse_plain_http(
+    resources: dict[str, Any], policy: str, bucket: str
+) -> None:
+    [statement] = resources[policy]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Action"] == "s3:*"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert statement["Resource"][0] == {"Fn::GetAtt": [bucket, "Arn"]}
+
+
+def test_viewer_headers_and_tls(resources: dict[str, Any]) -> None:
+    config = resources["Distribution"]["Properties"]["DistributionConfig"]
+    behaviour = config["DefaultCacheBehavior"]
+    assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "SecurityHeadersPolicy"}
+    headers = resources["SecurityHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    security = headers["SecurityHeadersConfig"]
+    assert security["ContentTypeOptions"] == {"Override": True}
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    condition, custom, default = config["ViewerCertificate"]["Fn::If"]
+    assert condition == "HasCustomDomain"
+    assert custom["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert custom["SslSupportMethod"] == "sni-only"
+    assert custom["AcmCertificateArn"] == {"Ref": "CertificateArn"}
+    assert default == {"CloudFrontDefaultCertificate": True}
+
+
+def test_origin_shield_is_on_by_default_in_the_stacks_region(
+    source: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    assert source["Parameters"]["OriginShield"]["Default"] == "Enabled"
+    [origin] = resources["Distribution"]["Properties"]["DistributionConfig"]["Origins"]
+    condition, shielded, _ = origin["OriginShield"]["Fn::If"]
+    assert condition == "UsesOriginShield"
+    assert shielded == {"Enabled": True, "OriginShieldRegion": {"Ref": "AWS::Region"}}
+
+
+def test_access_logs_and_a_web_acl_are_wired(
+    source: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    config = resources["Distribution"]["Properties"]["DistributionConfig"]
+    condition, logging, _ = config["Logging"]["Fn::If"]
+    assert condition == "LogsCdnAccess"
+    assert logging["Bucket"] == {"Fn::GetAtt": ["CdnLogBucket", "DomainName"]}
+    assert source["Parameters"]["CdnAccessLogs"]["Default"] == "Enabled"
+    assert config["WebACLId"] == {
+        "Fn::If": [
+            "UsesWebAclArn",
+            {"Ref": "WebAclArn"},
+            {
+                "Fn::If": [
+                    "CreatesWebAcl",
+                    {"Fn::GetAtt": ["WebAcl", "Arn"]},
+                    {"Ref": "AWS::NoValue"},
+                ]
+            },
+        ]
+    }
+    acl = resources["WebAcl"]["Properties"]
+    assert acl["Scope"] == "CLOUDFRONT"
+    rate = acl["Rules"][0]["Statement"]["RateBasedStatement"]
+    assert rate == {"Limit": {"Ref": "WafRateLimit"}, "AggregateKeyType": "IP"}
+    assert acl["Rules"][0]["Action"] == {"Block": {}}
+    assert source["Rules"]["WebAclIsCreatedInUsEast1"]["Assertions"][0]["Assert"] == {
+        "Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]
+    }
+
+
+def test_the_http_api_is_throttled_and_logged(resources: dict[str, Any]) -> None:
+    stage = resources["HttpApiStage"]["Properties"]
+    assert stage["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": {"Ref": "HttpApiRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "HttpApiBurstLimit"},
+    }
+    assert stage["AccessLogSettings"]["DestinationArn"] == {
+        "Fn::GetAtt": ["HttpApiAccessLogGroup", "Arn"]
+    }
+    assert json.loads(stage["AccessLogSettings"]["Format"])["ip"] == "$context.identity.sourceIp"
+
+
+class _CloudFormation(BaseHTTPRequestHandler):
+    """Stands in for the pre-signed URL CloudFormation gives a custom resource to answer."""
+
+    answers: list[dict[str, Any]]
+
+    def do_PUT(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.answers.append(json.loads(body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        return
+
+
+@pytest.mark.parametrize(
+    ("request_type", "name", "status"),
+    [
+        ("Create", "com.amazonaws.us-east-1.s3", "SUCCESS"),
+        ("Update", "com.amazonaws.us-east-1.s3", "SUCCESS"),
+        ("Create", "com.amazonaws.us-east-1.nothing", "FAILED"),
+        ("Delete", "com.amazonaws.us-east-1.nothing", "SUCCESS"),  # nothing to look up
+    ],
+)
+def test_the_prefix_list_lookup_answers_cloudformation(
+    source: dict[str, Any],
+    s3_endpoint: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request_type: str,
+    name: str,
+    status: str,
+) -> None:
+    """Its inline code, run as Lambda would run it, against moto's EC2 (the same server)."""
+    (tmp_path / "index.py").write_text(
+        source["Resources"]["S3PrefixListLookup"]["Properties"]["InlineCode"]
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", s3_endpoint)
+    import index  # the template's code
+
+    _CloudFormation.answers = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CloudFormation)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        index.handler(
+            {
+                "RequestType": request_type,
+                "ResponseURL": f"http://127.0.0.1:{server.server_address[1]}/answer",
+                "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1",
+                "RequestId": "request-1",
+                "LogicalResourceId": "S3PrefixList",
+                "ResourceProperties": {"PrefixListName": name},
+            },
+            None,
+        )
+    finally:
+        server.shutdown()
+        sys.modules.pop("index")
+    [answer] = _CloudFormation.answers
+    assert answer["Status"] == status, answer
+    assert answer["RequestId"] == "request-1"
+    assert answer["PhysicalResourceId"] == "S3PrefixList"
+    if status == "FAILED":
+        assert "no managed prefix list is named" in answer["Reason"]
+    elif request_type != "Delete":
+        expected = boto3.client("ec2", endpoint_url=s3_endpoint).describe_managed_prefix_lists(
+            Filters=[{"Name": "prefix-list-name", "Values": [name]}]
+        )["PrefixLists"][0]["PrefixListId"]
+        assert answer["Data"] == {"PrefixListId": expected}
+        assert expected.startswith("pl-")
+
+
+def with_defaults(text: str, **defaults: str) -> str:
+    """The template with other defaults for some parameters: what checkov evaluates."""
+    for name, value in defaults.items():
+        pattern = re.compile(rf"(\n  {name}:\n    Type: \w+\n    Default: )[^\n]*")
+        text, count = pattern.subn(rf"\g<1>{value}", text, count=1)
+        assert count == 1, name
+    return text
+
+
+@pytest.mark.parametrize(
+    "defaults",
+    [
+        {},
+        {"Frontend": "HttpApi", "CacheMode": "Node"},
+        {"CreateWebAcl": '"true"', "SigningSecretName": "/image-optimizer/signing"},
+    ],
+    ids=["defaults", "http-api-and-node", "waf-and-stored-secret"],
+)
+def test_checkov_finds_nothing_that_is_not_skipped_with_a_reason(
+    defaults: dict[str, str], tmp_path: Path
+) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text(with_defaults(TEMPLATE.read_text(), **defaults))
+    result = subprocess.run(
+        [
+            BIN / "checkov", "--file", template, "--framework", "cloudformation",
+            "--skip-download", "--output", "json",
+        ],
+        capture_output=True, text=True, timeout=300, env={**TOOL_ENV, "LOG_LEVEL": "ERROR"},
+    )  # fmt: skip
+    report = json.loads(result.stdout)
+    failed = [
+        (c["check_id"], c["resource"]) for c in report.get("results", {}).get("failed_checks", [])
+    ]
+    assert not failed, failed
+    assert report["summary"]["passed"] > 30  # it did look at the resources
+    for skipped in report["results"]["skipped_checks"]:
+        reason = skipped["check_result"]["suppress_comment"]
+        assert len(reason) > 20, skipped["check_id"]  # a reason, not a shrug
