@@ -6,7 +6,7 @@ import itertools
 from urllib.parse import quote
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from image_optimizer.errors import InvalidKey, InvalidParameter
@@ -37,32 +37,49 @@ def test_no_parameters_mean_the_source_as_it_is() -> None:
 
 
 @pytest.mark.parametrize(
-    ("query", "message"),
+    ("query", "message", "parameter"),
     [
-        ("w=abc", "w must be an integer from 1 to 4096, got 'abc'"),
-        ("w=0", "w must be an integer from 1 to 4096, got '0'"),
-        ("h=4097", "h must be an integer from 1 to 4096, got '4097'"),
-        ("w=-5", "w must be an integer from 1 to 4096, got '-5'"),
-        ("w=1.5", "w must be an integer from 1 to 4096, got '1.5'"),
-        ("w=%20400", "w must be an integer from 1 to 4096, got ' 400'"),
-        ("w=%D9%A3", "w must be an integer from 1 to 4096, got '٣'"),  # an Arabic-Indic digit
-        ("q=200", "q must be an integer from 0 to 100, got '200'"),
-        ("q=high", "q must be an integer from 0 to 100, got 'high'"),
+        ("w=abc", "w must be an integer from 1 to 4096, got 'abc'", "w"),
+        ("w=0", "w must be an integer from 1 to 4096, got '0'", "w"),
+        ("h=4097", "h must be an integer from 1 to 4096, got '4097'", "h"),
+        ("w=-5", "w must be an integer from 1 to 4096, got '-5'", "w"),
+        ("w=1.5", "w must be an integer from 1 to 4096, got '1.5'", "w"),
+        ("w=%20400", "w must be an integer from 1 to 4096, got ' 400'", "w"),
+        ("w=%D9%A3", "w must be an integer from 1 to 4096, got '٣'", "w"),  # Arabic-Indic 3
+        ("q=200", "q must be an integer from 0 to 100, got '200'", "q"),
+        ("q=high", "q must be an integer from 0 to 100, got 'high'", "q"),
         (
             "format=tiff",
             "format must be one of jpeg, jpg, png, webp, avif, gif, auto, got 'tiff'",
+            "format",
         ),
-        ("fit=stretch", "fit must be one of cover, contain, fill, inside, outside, got 'stretch'"),
-        ("width=400", "unknown parameter 'width'; allowed: w, h, q, format, fit"),
-        ("w=400&w=500", "w is given more than once"),
-        ("w=", "w is empty; give it a value or leave it out"),
-        ("q", "q is empty; give it a value or leave it out"),
+        (
+            "fit=stretch",
+            "fit must be one of cover, contain, fill, inside, outside, got 'stretch'",
+            "fit",
+        ),
+        # '+' is a space in a query, in names and values alike (as at the edge)
+        (
+            "fit=cover+",
+            "fit must be one of cover, contain, fill, inside, outside, got 'cover '",
+            "fit",
+        ),
+        ("width=400", "unknown parameter 'width'; allowed: w, h, q, format, fit", "width"),
+        ("a+b=1", "unknown parameter 'a b'; allowed: w, h, q, format, fit", "a b"),
+        ("w=400&w=500", "w is given more than once", "w"),
+        ("w=", "w is empty; give it a value or leave it out", "w"),
+        ("q", "q is empty; give it a value or leave it out", "q"),
+        ("w=%zz", "w has invalid percent-encoding: '%zz'", "w"),
+        ("format=%ff", "format is not valid UTF-8 once percent-decoded", "format"),
+        ("w%zz=1", "a parameter name has invalid percent-encoding: 'w%zz'", None),
+        ("%ff=1", "a parameter name is not valid UTF-8 once percent-decoded", None),
     ],
-)
+)  # fmt: skip
 def test_every_refusal_names_the_parameter_the_value_and_what_is_allowed(
-    query: str, message: str
+    query: str, message: str, parameter: str | None
 ) -> None:
-    assert refusal(query).message == message
+    error = refusal(query)
+    assert (error.message, error.parameter) == (message, parameter)
 
 
 def test_the_refused_parameter_is_reported_apart_from_the_message() -> None:
@@ -71,13 +88,23 @@ def test_the_refused_parameter_is_reported_apart_from_the_message() -> None:
 
 
 def test_a_huge_query_string_is_refused() -> None:
-    assert "longer than 2048" in refusal("w=1&" + "q=1&" * 600).message
+    padding = "&" * (2048 - len("w=1"))
+    assert parse("w=1" + padding).width == 1  # 2048 characters: the longest accepted
+    assert refusal("w=1" + padding + "&").message == (
+        "the query string is longer than 2048 characters"
+    )
 
 
 def test_a_huge_value_is_cut_short_in_the_message() -> None:
+    forty = "x" * 40
+    assert refusal(f"fit={forty}").message.endswith(f"got '{forty}'")
+    assert refusal(f"fit={forty}y").message.endswith(f"got '{forty}...'")
     error = refusal("w=" + "9" * 1000)
     assert len(error.message) < 120
-    assert "..." in error.message
+
+
+def test_empty_pairs_anywhere_are_harmless() -> None:
+    assert parse("&w=1&&h=2&") == TransformSpec(1, 2)
 
 
 def test_a_lower_max_dimension_is_the_limit_named() -> None:
@@ -88,11 +115,21 @@ def test_a_lower_max_dimension_is_the_limit_named() -> None:
 def test_allow_lists_narrow_w_h_and_q() -> None:
     allowed = {"w": frozenset({1280, 320, 640}), "q": frozenset({80})}
     assert parse_query("w=0640&q=80&h=17", None, MAX, allowed) == TransformSpec(640, 17, quality=80)
+    for query, message, parameter in (
+        ("w=500", "w must be one of 320, 640, 1280, got '500'", "w"),
+        ("q=x", "q must be one of 80, got 'x'", "q"),
+    ):
+        with pytest.raises(InvalidParameter) as caught:
+            parse_query(query, None, MAX, allowed)
+        assert (caught.value.message, caught.value.parameter) == (message, parameter)
+    heights = {"h": frozenset({200})}
+    assert parse_query("h=200", None, MAX, heights).height == 200
     with pytest.raises(InvalidParameter) as caught:
-        parse_query("w=500", None, MAX, allowed)
-    assert caught.value.message == "w must be one of 320, 640, 1280, got '500'"
-    with pytest.raises(InvalidParameter, match="q must be one of 80, got 'x'"):
-        parse_query("q=x", None, MAX, allowed)
+        parse_query("h=500&w=500", None, MAX, heights)
+    assert (caught.value.message, caught.value.parameter) == (
+        "h must be one of 200, got '500'",
+        "h",
+    )
 
 
 def test_invalid_percent_encoding_is_refused() -> None:
@@ -157,6 +194,10 @@ def test_any_query_is_either_a_spec_or_a_named_refusal(query: str) -> None:
 
 
 @given(st.integers(min_value=-(10**12), max_value=10**12))
+@example(MAX)
+@example(MAX + 1)
+@example(1)
+@example(0)
 def test_integers_are_accepted_exactly_in_range(value: int) -> None:
     if 1 <= value <= MAX:
         assert parse(f"w={value}").width == value
@@ -168,6 +209,12 @@ def test_integers_are_accepted_exactly_in_range(value: int) -> None:
     ("accept", "expected"),
     [
         ("image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8", AVIF),  # Chrome
+        (  # Safari names WebP before AVIF: the order is not a preference
+            "image/webp,image/avif,image/jxl,image/heic,image/heic-sequence,video/*;q=0.8,"
+            "image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5",
+            AVIF,
+        ),
+        ("image/png, IMAGE/AVIF ; Q=1", AVIF),  # spaces and case are not significant
         ("image/webp,*/*", WEBP),  # Firefox before AVIF
         ("image/webp;q=0.9,image/avif;q=0", WEBP),
         ("*/*", None),  # curl: the source decides
@@ -225,6 +272,24 @@ class TestKeys:
         with pytest.raises(InvalidKey) as caught:
             parse_key(raw, percent_encoded=True)
         assert "image key" in caught.value.message
+
+    @pytest.mark.parametrize(
+        ("raw", "message"),
+        [
+            ("", "the image key is empty: use /images/<key>"),
+            ("a%07b.jpg", "the image key contains control characters"),
+            (
+                "a/../b.jpg",
+                "the image key 'a/../b.jpg' has an empty, '.' or '..' segment; "
+                "keys are plain paths such as landscapes/main.jpg",
+            ),
+            ("x" * 1025, "the image key is longer than 1024 bytes"),
+        ],
+    )
+    def test_each_refusal_says_what_is_wrong(self, raw: str, message: str) -> None:
+        with pytest.raises(InvalidKey) as caught:
+            parse_key(raw, percent_encoded=True)
+        assert caught.value.message == message
 
     def test_longest_allowed_key(self) -> None:
         assert parse_key("k" * 1024, percent_encoded=True) == "k" * 1024
