@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -20,6 +21,10 @@ from image_optimizer_cli.main import main
 from test_edge_function import CHROME, at_the_edge
 
 SECRET = b"a-long-enough-test-secret"
+UNAVAILABLE = {
+    "code": "signing_unavailable",
+    "message": "signed URLs cannot be checked right now, so nothing is served; try again later",
+}
 
 
 def signed(url: str, expires: int | None = None) -> tuple[str, str]:
@@ -41,19 +46,32 @@ def test_a_signed_url_verifies_and_a_changed_one_does_not() -> None:
         verify(b"another-secret-of-length", key, query)
 
 
+def rejection(key: str, query: str, now: float | None = None) -> str:
+    with pytest.raises(SignatureRejected) as caught:
+        verify(SECRET, key, query, now=now)
+    return caught.value.message
+
+
 def test_a_missing_signature() -> None:
-    with pytest.raises(SignatureRejected, match="s parameter is missing"):
-        verify(SECRET, "a.jpg", "w=400")
+    assert rejection("a.jpg", "w=400") == (
+        "this service only answers signed URLs; the s parameter is missing"
+    )
 
 
 def test_expiry() -> None:
     now = 1_800_000_000
     key, query = signed("/images/a.jpg?w=10", expires=now + 60)
-    verify(SECRET, key, query, now=now)
-    with pytest.raises(SignatureRejected, match="expired"):
-        verify(SECRET, key, query, now=now + 61)
-    with pytest.raises(SignatureRejected, match="does not match"):
-        verify(SECRET, key, query.replace(str(now + 60), str(now + 9999)), now=now)
+    assert verify(SECRET, key, query, now=now) == now + 60
+    assert verify(SECRET, key, query, now=now + 60) == now + 60  # good through its last second
+    assert rejection(key, query, now=now + 60.001) == "this signed URL has expired"
+    tampered = query.replace(str(now + 60), str(now + 9999))
+    assert rejection(key, tampered, now=now) == "the signature does not match this URL"
+
+
+def test_a_url_without_parameters_is_signed_with_s_alone() -> None:
+    url = sign_url("/images/a.jpg", SECRET)
+    assert re.fullmatch(r"/images/a\.jpg\?s=[A-Za-z0-9_-]{43}", url)
+    assert verify(SECRET, "a.jpg", urlsplit(url).query) is None
 
 
 def test_a_signature_survives_the_edge_normalising_the_query() -> None:
@@ -134,13 +152,19 @@ def node_hmac(secret: bytes, message: str) -> str:
         ("w=10&s=abc%2Fdef", "s is not a signature this service makes"),
         ("w=10&s=" + "A" * 129, "s is not a signature this service makes"),
         ("w=10&expires=%C2%B2&s=abc", "expires must be a Unix time in seconds, got '²'"),
-        ("w=10&expires=-5&s=abc", "expires must be a Unix time in seconds"),
-        ("w=10&expires=9999999999999&s=abc", "expires must be a Unix time in seconds"),
+        (
+            "w=10&expires=" + "x" * 30 + "&s=abc",
+            f"expires must be a Unix time in seconds, got {'x' * 20!r}",
+        ),
+        ("w=10&expires=-5&s=abc", "expires must be a Unix time in seconds, got '-5'"),
+        (
+            "w=10&expires=9999999999999&s=abc",
+            "expires must be a Unix time in seconds, got '9999999999999'",
+        ),
     ],
 )
 def test_malformed_signature_parameters_are_rejected(query: str, why: str) -> None:
-    with pytest.raises(SignatureRejected, match=re.escape(why)):
-        verify(SECRET, "a.jpg", query)
+    assert rejection("a.jpg", query) == why
 
 
 def test_only_image_urls_are_signed() -> None:
@@ -185,11 +209,10 @@ class TestThroughTheHandler:
             CACHE_CONTROL="public, max-age=86400, s-maxage=604800",
         )
         url = sign_url("/images/logos/badge.png?w=50", SECRET, int(time.time()) + 60)
-        lifetimes = dict(
-            re.findall(r"(max-age|s-maxage)=(\d+)", get(url)["headers"]["Cache-Control"])
-        )
-        assert 55 <= int(lifetimes["max-age"]) <= 60
-        assert 55 <= int(lifetimes["s-maxage"]) <= 60
+        cache_control = get(url)["headers"]["Cache-Control"]
+        lifetimes = re.fullmatch(r"public, max-age=(\d+), s-maxage=(\d+)", cache_control)
+        assert lifetimes, cache_control
+        assert all(55 <= int(seconds) <= 60 for seconds in lifetimes.groups())
         forever = sign_url("/images/logos/badge.png?w=50", SECRET)  # no expiry: as configured
         assert get(forever)["headers"]["Cache-Control"] == "public, max-age=86400, s-maxage=604800"
 
@@ -233,8 +256,9 @@ class TestThroughTheHandler:
         for url in ("/images/logos/badge.png?w=20", sign_url("/images/logos/badge.png", b"x")):
             response = get(url)
             assert response["statusCode"] == 503
-            assert error_of(response)["code"] == "signing_unavailable"
+            assert error_of(response) == UNAVAILABLE
             assert response["headers"]["Cache-Control"] == "no-store"
+            assert response["headers"]["Retry-After"] == "5"
         [record, *_] = [r for r in log_lines() if r.get("message") == "request"]
         assert record["level"] == "ERROR"
         assert record["error_reason"] == (
@@ -250,10 +274,48 @@ class TestThroughTheHandler:
         s3_handler(SIGNING_SECRET_NAME="/image-optimizer/no-such-parameter")
         response = get("/images/logos/badge.png?w=20")
         assert response["statusCode"] == 503
-        assert error_of(response)["code"] == "signing_unavailable"
+        assert error_of(response) == UNAVAILABLE
         [record] = [r for r in log_lines() if r.get("message") == "request"]
         assert "reading the signing secret failed" in record["error_reason"]
         assert "ParameterNotFound" in record["error_reason"]
+
+    def test_a_store_that_never_answers_is_a_503_in_seconds(
+        self,
+        s3_handler: Callable[..., None],
+        monkeypatch: pytest.MonkeyPatch,
+        log_lines: Callable[[], list[dict[str, Any]]],
+    ) -> None:
+        with socket.socket() as silent:  # accepts connections, never says a word
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(8)
+            monkeypatch.setenv(
+                "AWS_ENDPOINT_URL_SSM", f"http://127.0.0.1:{silent.getsockname()[1]}"
+            )
+            s3_handler(SIGNING_SECRET_NAME="/image-optimizer/signing")
+            response = get("/images/logos/badge.png?w=20")
+        assert response["statusCode"] == 503
+        assert error_of(response) == UNAVAILABLE
+        [record] = [r for r in log_lines() if r.get("message") == "request"]
+        assert "Read timeout" in record["error_reason"]
+        assert record["duration_ms"] < 10_000  # two tries of two seconds, not Lambda's timeout
+
+    @pytest.mark.parametrize("store", ["ssm-arn", "secretsmanager"])
+    def test_a_stored_secret_of_exactly_16_characters_is_enough(
+        self, s3_handler: Callable[..., None], s3: Any, store: str
+    ) -> None:
+        import boto3
+
+        secret, name = "sixteen-chars-ok", f"image-optimizer-{time.time_ns()}"
+        if store == "ssm-arn":  # the parameter named by its ARN, which SSM also takes
+            ssm = boto3.client("ssm")
+            ssm.put_parameter(Name=f"/{name}", Value=secret, Type="SecureString")
+            name = ssm.get_parameter(Name=f"/{name}")["Parameter"]["ARN"]
+        else:
+            name = boto3.client("secretsmanager").create_secret(Name=name, SecretString=secret)[
+                "ARN"
+            ]
+        s3_handler(SIGNING_SECRET_NAME=name)
+        assert get(sign_url("/images/logos/badge.png?w=20", secret.encode()))["statusCode"] == 200
 
     @pytest.mark.parametrize("store", ["ssm", "secretsmanager"])
     def test_the_secret_can_be_stored(

@@ -111,7 +111,11 @@ def stored_secret(name: str) -> bytes:
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
-    config = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 3})
+    # At worst two tries of three seconds: well inside the function's time, so that a store that
+    # does not answer is our 503, not an invocation that Lambda cuts off.
+    config = Config(
+        connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"}
+    )
     try:
         if name.startswith("arn:") and ":secretsmanager:" in name:
             stored = boto3.client("secretsmanager", config=config).get_secret_value(SecretId=name)
