@@ -178,13 +178,16 @@ def s3_handler(s3_endpoint: str, configure: Callable[..., None]) -> Callable[...
 def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """The handler's JSON log records, as Lambda would collect them from standard output."""
     stream = io.StringIO()
-    previous = app.logger.registered_handler.setStream(stream)
+    handler = app.logger.registered_handler
+    # Swapped, not setStream(): that flushes the stream it replaces, which may be one that an
+    # earlier pytest session in this process (mutmut runs several) has closed.
+    previous, handler.stream = handler.stream, stream
 
     def records() -> list[dict[str, Any]]:
         return [json.loads(line) for line in stream.getvalue().splitlines() if line]
 
     yield records
-    app.logger.registered_handler.setStream(previous)
+    handler.stream = previous
 
 
 def invoke_event(event: dict[str, Any]) -> dict[str, Any]:

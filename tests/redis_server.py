@@ -59,11 +59,13 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
 
 
 class RedisServer:
-    """``tls=True`` serves TLS only, with a password, as ElastiCache with encryption in transit."""
+    """``tls=True`` serves TLS only, with a password, as ElastiCache with encryption in transit.
+    ``cluster=True`` speaks the cluster protocol with every slot on this one node, as ElastiCache
+    Serverless does: a command or transaction over keys of two slots fails with CROSSSLOT."""
 
     PASSWORD = "test-secret"
 
-    def __init__(self, workdir: Path, *, tls: bool = False) -> None:
+    def __init__(self, workdir: Path, *, tls: bool = False, cluster: bool = False) -> None:
         executable = shutil.which("redis-server")
         if executable is None:
             raise RuntimeError("redis-server is not installed; `make test` installs it")
@@ -71,6 +73,7 @@ class RedisServer:
         self.workdir = workdir
         self.port = free_port()
         self.tls = self_signed_certificate(workdir) if tls else None
+        self.cluster = cluster
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -84,13 +87,27 @@ class RedisServer:
         a port taken between the probe and the start is met by trying another one."""
         for _ in range(5):
             if self._started():
+                if self.cluster:
+                    self._own_every_slot()
                 return self
             self.stop()
             self.port = free_port()
         raise RuntimeError("redis-server did not start on any of five free ports")
 
+    def _own_every_slot(self) -> None:
+        client = self.client()
+        client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+        deadline = time.monotonic() + 10
+        while client.execute_command("CLUSTER", "INFO").find(b"cluster_state:ok") < 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the one-node cluster did not come up")
+            time.sleep(0.01)
+
     def _started(self) -> bool:
         listen = ["--port", str(self.port)]
+        if self.cluster:
+            nodes = self.workdir / f"nodes-{self.port}.conf"
+            listen += ["--cluster-enabled", "yes", "--cluster-config-file", str(nodes)]
         if self.tls is not None:
             certificate, key = (str(path) for path in self.tls)
             listen = [

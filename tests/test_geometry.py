@@ -87,3 +87,44 @@ def test_every_plan_is_sane(source: tuple[int, int], box: tuple[int, int], fit: 
     if fit is Fit.INSIDE:
         assert result.size[0] <= box[0]
         assert result.size[1] <= box[1]
+
+
+@pytest.mark.parametrize(
+    ("source", "box", "size", "canvas"),
+    [
+        ((100, 100), (50, 20), (20, 20), (50, 20)),  # the height limits: 20x20 on a 50x20 canvas
+        ((1000, 500), (300, 100), (200, 100), (300, 100)),
+        ((500, 1000), (300, 100), (50, 100), (300, 100)),
+    ],
+)
+def test_contain_fits_the_side_that_limits_and_pads_the_other(
+    source: tuple[int, int], box: tuple[int, int], size: tuple[int, int], canvas: tuple[int, int]
+) -> None:
+    result = plan(source, TransformSpec(*box, Fit.CONTAIN))
+    assert (result.size, result.canvas) == (size, canvas)
+    assert result.offset == ((canvas[0] - size[0]) // 2, (canvas[1] - size[1]) // 2)
+
+
+def test_cover_crops_the_middle_of_a_tall_source() -> None:
+    result = plan((500, 1000), TransformSpec(200, 100, Fit.COVER))
+    assert result.crop == (0, 375, 500, 625)  # 250 rows, as many above as below
+
+
+@pytest.mark.parametrize(
+    ("source", "spec", "size", "crop"),
+    [
+        ((1000, 1), TransformSpec(10, None), (10, 1), (0, 0, 1000, 1)),
+        ((1, 1000), TransformSpec(None, 10), (1, 10), (0, 0, 1, 1000)),
+        ((10, 10), TransformSpec(1, 1000, Fit.COVER), (1, 10), (4, 0, 5, 10)),
+        ((10, 10), TransformSpec(1000, 1, Fit.COVER), (10, 1), (0, 4, 10, 5)),
+    ],
+)
+def test_a_side_never_rounds_below_one_pixel(
+    source: tuple[int, int],
+    spec: TransformSpec,
+    size: tuple[int, int],
+    crop: tuple[float, ...],
+) -> None:
+    result = plan(source, spec)
+    assert result.size == result.canvas == size
+    assert result.crop == crop

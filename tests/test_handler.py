@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,10 @@ from PIL import Image
 
 from conftest import BUCKET, PREFIX, decoded, error_of, get, invoke_event, load_event
 from image_optimizer import app
+from image_optimizer.cache import CachedImage, cache_key
+from image_optimizer.request import parse_query
+from image_optimizer.service import entity_tag
+from image_optimizer_cli.lambda_events import LocalContext, function_url_event
 from images import encode, gradient
 
 
@@ -102,8 +107,9 @@ def test_an_unchanged_image_is_304() -> None:
     assert again["statusCode"] == 304
     assert again["headers"]["ETag"] == etag
     assert base64.b64decode(again["body"] or "") == b""
-    listed = get("/images/landscapes/main.jpg?w=120", **{"if-none-match": f'"x", W/{etag}'})
-    assert listed["statusCode"] == 304
+    for listed in (f'"x", W/{etag}', f'"x",{etag}', "*"):
+        answer = get("/images/landscapes/main.jpg?w=120", **{"if-none-match": listed})
+        assert answer["statusCode"] == 304, listed
     other = get("/images/landscapes/main.jpg?w=120", **{"if-none-match": '"stale"'})
     assert other["statusCode"] == 200
 
@@ -257,4 +263,81 @@ def test_a_missing_bucket_is_our_fault_500_without_internals(
     response = get("/images/landscapes/main.jpg?w=100")
     assert response["statusCode"] == 500
     assert error_of(response)["code"] == "internal_error"
+    assert response["headers"]["Cache-Control"] == "no-store"
     assert "no-such-bucket" not in response["body"]
+
+
+def cached(target: str, body: bytes) -> None:
+    """Put an answer for ``target`` in the container's cache, as another container might have."""
+    path, _, query = target.partition("?")
+    configured = app.settings()
+    spec = parse_query(query, None, configured.max_dimension)
+    entry = cache_key(path.removeprefix("/images/"), spec)
+    app.service().cache.set(entry, CachedImage(body, "image/png", entity_tag(body), 1, 1))
+
+
+def test_the_largest_answer_is_exactly_the_documented_limit(
+    s3_handler: Callable[..., None],
+) -> None:
+    s3_handler(MEMORY_CACHE_BYTES=str(16 * 1024 * 1024))
+    assert app.MAX_BODY_BYTES == 4_669_440  # the README's number
+    cached("/images/limit.png?w=1", b"\x00" * app.MAX_BODY_BYTES)
+    assert get("/images/limit.png?w=1")["statusCode"] == 200
+    cached("/images/limit.png?w=2", b"\x00" * (app.MAX_BODY_BYTES + 1))
+    response = get("/images/limit.png?w=2")
+    assert response["statusCode"] == 413
+    assert error_of(response)["message"] == (
+        "the result is more than the 4669440 bytes a response can carry; "
+        "ask for a smaller w or h, or a lossy format"
+    )
+
+
+def test_a_result_too_large_to_send_is_not_kept_in_the_cache(
+    s3: Any, s3_handler: Callable[..., None]
+) -> None:
+    s3_handler(MEMORY_CACHE_BYTES=str(64 * 1024 * 1024))
+    noise = Image.effect_noise((1600, 1600), 128).convert("RGB")
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}noise.png", Body=encode(noise, "PNG"))
+    assert get("/images/noise.png?format=png")["statusCode"] == 413
+    again = get("/images/noise.png?format=png")
+    assert again["statusCode"] == 413
+    assert "cache" not in again["headers"].get("Server-Timing", "")  # made again, not kept
+
+
+def test_server_timing_lists_each_stage_then_the_total() -> None:
+    timing = get("/images/landscapes/main.jpg?w=77")["headers"]["Server-Timing"]
+    stages = [item.split(";dur=")[0] for item in timing.split(", ")]
+    assert stages == [
+        "cache",
+        "wait",
+        "fetch",
+        "decode",
+        "resize",
+        "colour",
+        "encode",
+        "store",
+        "total",
+    ]
+    assert re.fullmatch(r"([a-z]+;dur=\d+\.\d, )+total;dur=\d+\.\d", timing)
+
+
+def test_the_time_budget_holds_while_the_image_is_being_made(
+    s3_handler: Callable[..., None],
+) -> None:
+    """50 ms left after the margin, for a job of seconds (a 12 MP photo as a full-size AVIF,
+    whose decoding alone takes longer): the request gives up before the encoder, with a 503."""
+    s3_handler(RESPONSE_MARGIN_MS="1000")
+    event = function_url_event("GET", "/images/corpus/phone-12mp-orient6-icc.jpg?format=avif", [])
+    response = app.lambda_handler(event, LocalContext(timeout_seconds=1.05))
+    assert response["statusCode"] == 503
+    assert error_of(response)["code"] == "time_budget_exceeded"
+
+
+def test_each_request_counts_only_its_own_cache_errors(
+    s3_handler: Callable[..., None], refused_port: int, log_lines: Callable[[], list[Any]]
+) -> None:
+    s3_handler(REDIS_URL=f"redis://127.0.0.1:{refused_port}/0", REDIS_COOLDOWN_SECONDS="0")
+    get("/images/landscapes/main.jpg?w=78")
+    get("/images/landscapes/main.jpg?w=79")
+    first, second = [r["cache_errors"] for r in log_lines() if r.get("message") == "request"]
+    assert first == second > 0

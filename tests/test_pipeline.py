@@ -382,6 +382,7 @@ def _with_description_padding(profile: bytes) -> bytes:
     return bytes(data) + padding
 
 
+@pytest.mark.fresh_interpreter
 def test_only_the_web_plugins_are_ever_loaded() -> None:
     import json
     import subprocess

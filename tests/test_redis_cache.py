@@ -21,6 +21,7 @@ from image_optimizer.cache import CachedImage, cache_key
 from image_optimizer.cache.redis import RedisCache, RedisOptions, decode_value, encode_value
 from image_optimizer.request import parse_query
 from image_optimizer.service import ImageService
+from image_optimizer.settings import Settings
 from image_optimizer.sources.folder import FolderSource
 from redis_server import RedisServer
 
@@ -71,6 +72,7 @@ class TestHits:
         assert "decode" not in timing
         assert "encode" not in timing
 
+    @pytest.mark.fresh_interpreter
     def test_a_new_containers_first_hit_imports_neither_boto3_nor_pillow(
         self, s3_handler: Configure, redis_url: str
     ) -> None:
@@ -311,6 +313,52 @@ class TestCoalescing:
         assert served.cache_status == "miss"
         assert source.fetches == 1
 
+    def test_a_waiter_goes_ahead_when_the_lock_goes_without_a_result(
+        self, samples_dir: Path, redis_url: str, shared_redis: RedisServer
+    ) -> None:
+        """The other request failed (or made something too big to store): it released its lock
+        and stored nothing, so the waiter makes the image itself, without waiting its time out."""
+        source = CountingSource(samples_dir)
+        spec = parse_query("w=101", None, 4096)
+        lock = f"{PREFIX}lock:{cache_key('landscapes/main.jpg', spec)}"
+        shared_redis.client().set(lock, "another-request", px=60_000)
+        threading.Timer(0.1, shared_redis.client().delete, [lock]).start()
+        cache = RedisCache(RedisOptions(redis_url, wait_seconds=30))
+        served = run_bounded(
+            lambda: ImageService(source, cache, 10**8).serve("landscapes/main.jpg", spec)
+        )
+        assert served.cache_status == "miss"
+        assert source.fetches == 1
+
+    def test_misses_coalesce_on_a_cluster_mode_server(
+        self, samples_dir: Path, tmp_path: Path
+    ) -> None:
+        """ElastiCache Serverless speaks only the cluster protocol: an entry and its lock are in
+        two slots, so the waiter's look at both must not be one transaction (CROSSSLOT)."""
+        server = RedisServer(tmp_path, cluster=True).start()
+        try:
+            source = CountingSource(samples_dir)
+            spec = parse_query("w=640&format=avif", None, 4096)
+            waiter = RedisCache(RedisOptions(server.url))
+            maker = RedisCache(RedisOptions(server.url))
+            claim = maker.claim(cache_key("landscapes/main.jpg", spec), time.monotonic() + 30)
+            results: list[Any] = []
+            thread = threading.Thread(
+                target=lambda: results.append(
+                    ImageService(source, waiter, 10**8).serve("landscapes/main.jpg", spec)
+                )
+            )
+            thread.start()
+            time.sleep(0.2)  # the waiter is polling by now
+            maker.set(cache_key("landscapes/main.jpg", spec), results_image())
+            claim.release()
+            thread.join(30)
+            assert [served.cache_status for served in results] == ["hit"]
+            assert source.fetches == 0
+            assert waiter.failures == 0
+        finally:
+            server.stop()
+
     def test_the_lock_is_released_after_the_work(
         self, samples_dir: Path, redis_url: str, shared_redis: RedisServer
     ) -> None:
@@ -319,6 +367,48 @@ class TestCoalescing:
             "landscapes/main.jpg", parse_query("w=50", None, 4096)
         )
         assert shared_redis.client().keys(f"{PREFIX}lock:*") == []
+
+
+def results_image() -> CachedImage:
+    return CachedImage(b"made elsewhere", "image/avif", '"m"', 640, 427)
+
+
+class TestFailureWarnings:
+    """The one warning a burst of Redis failures gives names the operation that failed. Each
+    case is a Redis user that may do everything the cache does but one thing."""
+
+    @pytest.mark.parametrize(
+        ("permissions", "operation"),
+        [
+            (["~*", "+@all", "-get"], "get"),
+            (["%R~*", f"%W~{PREFIX}[0-9a-f]*", "+@all"], "claim"),  # may not write a lock
+            (["%R~*", f"%W~{PREFIX}lock:*", "+@all"], "set"),  # may not write an image
+            (["~*", "+@all", "-evalsha", "-eval"], "release"),  # may not run the release script
+        ],
+    )
+    def test_the_warning_names_what_failed(
+        self,
+        s3_handler: Configure,
+        own_redis: RedisServer,
+        log_lines: Records,
+        permissions: list[str],
+        operation: str,
+    ) -> None:
+        own_redis.client().execute_command("ACL", "SETUSER", "limited", "on", ">pw", *permissions)
+        s3_handler(
+            REDIS_URL=own_redis.url.replace("redis://", "redis://limited:pw@"),
+            REDIS_COOLDOWN_SECONDS="42",
+        )
+        assert cache_status(get(IMAGE)) == "miss"
+        [warning] = [
+            r for r in log_lines() if r["message"] == "redis unavailable; serving without it"
+        ]
+        assert warning["level"] == "WARNING"
+        assert warning["operation"] == operation
+        assert warning["error_type"] == "NoPermissionError"
+        assert "permission" in warning["error"]
+        assert warning["retry_in_seconds"] == 42
+        assert warning["redis_failures"] == 1
 
 
 def test_tls_with_a_password(s3_handler: Configure, tmp_path: Path) -> None:
@@ -343,10 +433,63 @@ def test_values_round_trip() -> None:
     assert decode_value(encode_value(image)[:12]) is None
 
 
-def test_the_password_is_not_shown() -> None:
-    cache = RedisCache(RedisOptions("rediss://default:s3cret@cache.example.com:6379/0"))
-    assert "s3cret" not in cache.describe()
-    assert "cache.example.com" in cache.describe()
+@pytest.mark.parametrize(
+    ("url", "described"),
+    [
+        ("rediss://default:s3cret@cache.example.com:6379/0", "rediss://default:***@cache.example.com:6379/0"),
+        ("rediss://:s3cret@cache.example.com:6379/0", "rediss://***@cache.example.com:6379/0"),
+        ("redis://user:pa:ss@w@rd@h:6379/0", "redis://user:***@h:6379/0"),  # ':' and '@' in it
+        ("redis://cache.example.com:6379/0", "redis://cache.example.com:6379/0"),
+    ],
+)  # fmt: skip
+def test_the_password_is_not_shown(url: str, described: str) -> None:
+    assert RedisCache(RedisOptions(url)).describe() == f"redis ({described})"
+
+
+def test_the_stored_value_layout() -> None:
+    """A tag with the layout's version, the description's length (4 bytes, big-endian), the
+    description as compact JSON, then the image's bytes: what older and newer code must read."""
+    image = CachedImage(b"PIXELS", "image/webp", '"e"', 640, 480)
+    description = b'{"type":"image/webp","etag":"\\"e\\"","w":640,"h":480}'
+    assert (
+        encode_value(image)
+        == b"IMGv1" + len(description).to_bytes(4, "big") + description + b"PIXELS"
+    )
+
+
+def test_the_options_come_from_the_settings() -> None:
+    settings = Settings(
+        source_bucket="b",
+        redis_url="redis://h:1/0",
+        redis_key_prefix="p:",
+        redis_ttl_seconds=5,
+        redis_max_item_bytes=6,
+        redis_timeout_seconds=0.7,
+        redis_cooldown_seconds=8,
+        redis_lock_seconds=9,
+        redis_wait_seconds=0.3,
+    )
+    assert RedisOptions.from_settings(settings) == RedisOptions(
+        "redis://h:1/0", "p:", 5, 6, 0.7, 8, 9, 0.3
+    )
+
+
+def test_an_image_of_exactly_the_item_limit_is_stored(
+    redis_url: str, shared_redis: RedisServer
+) -> None:
+    cache = RedisCache(RedisOptions(redis_url, max_item_bytes=1000))
+    cache.set("exact", CachedImage(b"x" * 1000, "image/png", '"a"', 1, 1))
+    cache.set("over", CachedImage(b"x" * 1001, "image/png", '"b"', 1, 1))
+    assert cache.get("exact") is not None
+    assert cache.get("over") is None
+
+
+def test_a_claim_is_a_lock_that_expires_by_itself(
+    redis_url: str, shared_redis: RedisServer
+) -> None:
+    cache = RedisCache(RedisOptions(redis_url, lock_seconds=7))
+    cache.claim("entry", time.monotonic() + 5)
+    assert 6000 < shared_redis.client().pttl(f"{PREFIX}lock:entry") <= 7000
 
 
 @settings(max_examples=20)

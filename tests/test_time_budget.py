@@ -11,6 +11,7 @@ import pytest
 from conftest import error_of
 from image_optimizer import app
 from image_optimizer.cache import cache_key
+from image_optimizer.cache.null import NullCache
 from image_optimizer.cache.redis import RedisCache, RedisOptions
 from image_optimizer.errors import TimeBudgetExceeded
 from image_optimizer.pipeline import render
@@ -79,3 +80,18 @@ def test_a_503_from_s3_says_when_to_retry(
     response = invoke_with(30)
     assert response["statusCode"] == 503
     assert response["headers"]["Retry-After"] == "1"  # type: ignore[index]
+
+
+def test_a_miss_with_no_time_left_does_not_even_fetch(samples_dir: Path) -> None:
+    fetched: list[str] = []
+
+    class Watched(FolderSource):
+        def fetch(self, key: str) -> bytes:
+            fetched.append(key)
+            return super().fetch(key)
+
+    service = ImageService(Watched(samples_dir, 10**9), NullCache(), 10**8)
+    with pytest.raises(TimeBudgetExceeded) as caught:
+        service.serve("landscapes/main.jpg", TransformSpec(width=10), time.monotonic() - 1)
+    assert caught.value.message == "no time was left to make the image; try again"
+    assert fetched == []

@@ -13,13 +13,10 @@ from typing import Any
 import pytest
 from aws_xray_sdk.core import xray_recorder
 
-from image_optimizer.cache.memory import MemoryCache
 from image_optimizer.errors import ImageNotFound
 from image_optimizer.request import parse_query
 from image_optimizer.service import ImageService
 from image_optimizer.settings import ConfigurationError, Settings
-from image_optimizer.sources.folder import FolderSource
-from image_optimizer.tracing import xray_spans
 
 
 class Daemon:
@@ -53,9 +50,12 @@ def daemon() -> Iterator[Daemon]:
     listener.socket.close()
 
 
-def traced_service(samples_dir: Path) -> ImageService:
-    source = FolderSource(samples_dir, 10**9)
-    return ImageService(source, MemoryCache(10**8), 10**8, xray_spans())
+def traced_service(samples_dir: Path, tracing: bool = True) -> ImageService:
+    """The service as the settings build it, with the sample images and an in-process cache."""
+    settings = Settings(
+        source_dir=str(samples_dir), memory_cache_bytes=10**8, tracing_enabled=tracing
+    )
+    return ImageService.from_settings(settings)
 
 
 def test_a_miss_and_a_hit_are_traced_by_stage(samples_dir: Path, daemon: Daemon) -> None:
@@ -68,6 +68,14 @@ def test_a_miss_and_a_hit_are_traced_by_stage(samples_dir: Path, daemon: Daemon)
     assert len({s["trace_id"] for s in miss}) == 1
     service.serve("landscapes/main.jpg", spec)
     assert [s["name"] for s in daemon.subsegments(1)] == ["cache"]
+
+
+def test_without_tracing_nothing_is_sent(samples_dir: Path, daemon: Daemon) -> None:
+    traced_service(samples_dir, tracing=False).serve(
+        "landscapes/main.jpg", parse_query("w=90", None, 4096)
+    )
+    with pytest.raises(TimeoutError):
+        daemon.subsegments(1)
 
 
 def test_a_failing_stage_is_recorded_as_such(samples_dir: Path, daemon: Daemon) -> None:
