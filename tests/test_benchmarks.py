@@ -65,3 +65,14 @@ def test_the_cache_hit_benchmark_prints_its_table() -> None:
         assert any(line.strip().startswith(case) for line in lines), result.stdout
     assert "log record + metrics on a cached request" in lines[-1]
     assert '"_aws"' not in result.stdout  # the handler's output stays out of the table
+
+
+def test_the_purge_designs_benchmark_prints_its_table() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "purge_designs.py"), "--rounds", "3"],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    rows = {line.split("  ")[0].strip(): line.split() for line in result.stdout.splitlines()[2:]}
+    assert set(rows) == {"index (ours)", "generation", "hash"}
+    assert float(rows["generation"][-1]) > 500  # purged variants left in memory, in KB
+    assert float(rows["index (ours)"][-1]) < 50

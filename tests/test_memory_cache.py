@@ -3,9 +3,11 @@ formats an outside party must reproduce: the cache key and the ETag."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from image_optimizer.cache import CachedImage, cache_from_settings, cache_key
+from image_optimizer.cache import CachedImage, CacheKey, cache_from_settings, cache_key, original_of
 from image_optimizer.cache.memory import MemoryCache
 from image_optimizer.request import parse_query
 from image_optimizer.service import entity_tag
@@ -16,42 +18,51 @@ def image(size: int, tag: str = "x") -> CachedImage:
     return CachedImage(b"\x00" * size, "image/webp", f'"{tag}"', 1, 1)
 
 
+def key(name: str, original: str = "o") -> CacheKey:
+    return CacheKey(original, name)
+
+
+def put(cache: MemoryCache, name: str, stored: CachedImage, original: str = "o") -> None:
+    """Store as a request that made the image does: through its claim."""
+    cache.claim(key(name, original), time.monotonic() + 1).store(stored)
+
+
 def test_the_least_recently_used_goes_first() -> None:
     cache = MemoryCache(300)
-    cache.set("a", image(100, "a"))
-    cache.set("b", image(100, "b"))
-    cache.set("c", image(100, "c"))
-    assert cache.get("a") is not None  # a is now the most recently used
-    cache.set("d", image(100, "d"))
-    assert cache.get("b") is None
-    assert [cache.get(key) is not None for key in "acd"] == [True, True, True]
+    put(cache, "a", image(100, "a"))
+    put(cache, "b", image(100, "b"))
+    put(cache, "c", image(100, "c"))
+    assert cache.get(key("a")) is not None  # a is now the most recently used
+    put(cache, "d", image(100, "d"))
+    assert cache.get(key("b")) is None
+    assert [cache.get(key(name)) is not None for name in "acd"] == [True, True, True]
 
 
 def test_the_bytes_held_are_counted_through_replacements_and_evictions() -> None:
     cache = MemoryCache(300)
     for _ in range(5):
-        cache.set("a", image(100))  # the same key again and again holds 100 bytes, not 500
-    cache.set("b", image(200))
-    assert cache.get("a") is not None
-    assert cache.get("b") is not None
-    cache.set("c", image(150))  # needs 150: a (least recent) and then b go
-    assert (cache.get("a"), cache.get("b")) == (None, None)
-    cache.set("d", image(150))
-    assert cache.get("c") is not None  # 300 bytes in all: exactly full, nothing evicted
-    assert cache.get("d") is not None
-    cache.set("e", image(1))
-    assert cache.get("c") is None
+        put(cache, "a", image(100))  # the same key again and again holds 100 bytes, not 500
+    put(cache, "b", image(200))
+    assert cache.get(key("a")) is not None
+    assert cache.get(key("b")) is not None
+    put(cache, "c", image(150))  # needs 150: a (least recent) and then b go
+    assert (cache.get(key("a")), cache.get(key("b"))) == (None, None)
+    put(cache, "d", image(150))
+    assert cache.get(key("c")) is not None  # 300 bytes in all: exactly full, nothing evicted
+    assert cache.get(key("d")) is not None
+    put(cache, "e", image(1))
+    assert cache.get(key("c")) is None
 
 
 def test_an_image_as_large_as_the_cache_fits_and_a_larger_one_is_not_kept() -> None:
     cache = MemoryCache(300)
-    cache.set("small", image(10))
-    cache.set("huge", image(301))
-    assert cache.get("huge") is None
-    assert cache.get("small") is not None  # refusing the huge one evicted nothing
-    cache.set("exact", image(300))
-    assert cache.get("exact") is not None
-    assert cache.get("small") is None
+    put(cache, "small", image(10))
+    put(cache, "huge", image(301))
+    assert cache.get(key("huge")) is None
+    assert cache.get(key("small")) is not None  # refusing the huge one evicted nothing
+    put(cache, "exact", image(300))
+    assert cache.get(key("exact")) is not None
+    assert cache.get(key("small")) is None
 
 
 @pytest.mark.parametrize(
@@ -69,12 +80,42 @@ def test_the_settings_choose_the_cache(variables: dict[str, object], described: 
 
 
 def test_the_cache_key_is_the_documented_sha256() -> None:
-    """Known answer from `printf '%s' '1|landscapes/main.jpg|w=400&h=&fit=cover&format=webp&q=80'
-    | sha256sum`: the format version, the object key and the canonical transform."""
+    """Known answers from `printf '%s' '1|landscapes/main.jpg|w=400&h=&fit=cover&format=webp&q=80'
+    | sha256sum` (the format version, the object key and the canonical transform) and
+    `printf '%s' landscapes/main.jpg | sha256sum | cut -c1-32` (the original's part)."""
     spec = parse_query("format=webp&w=0400", None, 4096)
-    assert cache_key("landscapes/main.jpg", spec) == (
-        "69392061ecf588e094e3a1c201fb1862da0a211c4cc809cd1252a87fe8c3518d"
+    assert cache_key("landscapes/main.jpg", spec) == CacheKey(
+        "131b8ef4c1b1619375dc5a65aa347604",
+        "69392061ecf588e094e3a1c201fb1862da0a211c4cc809cd1252a87fe8c3518d",
     )
+
+
+def test_a_purge_removes_every_variant_of_its_original_and_nothing_else() -> None:
+    cache = MemoryCache(1000)
+    main = original_of("landscapes/main.jpg")
+    for name in ("w100", "w200"):
+        put(cache, name, image(100), main)
+    put(cache, "w100", image(100), original_of("other.jpg"))
+    assert cache.purge("landscapes/main.jpg") == 2
+    assert cache.get(key("w100", main)) is None
+    assert cache.get(key("w200", main)) is None
+    assert cache.get(key("w100", original_of("other.jpg"))) is not None
+    assert cache.purge("landscapes/main.jpg") == 0
+    for name in ("a", "b", "c", "d", "e", "f", "g"):  # the purged bytes are free again
+        put(cache, name, image(140), "third")
+    assert all(cache.get(key(name, "third")) is not None for name in "abcdefg")
+
+
+def test_an_image_made_before_a_purge_is_not_stored_after_it() -> None:
+    cache = MemoryCache(1000)
+    main = original_of("landscapes/main.jpg")
+    old = cache.claim(key("w100", main), time.monotonic() + 1)  # made from the old original
+    cache.purge("landscapes/main.jpg")
+    new = cache.claim(key("w100", main), time.monotonic() + 1)
+    old.store(image(10, "old"))
+    assert cache.get(key("w100", main)) is None
+    new.store(image(10, "new"))
+    assert cache.get(key("w100", main)) == image(10, "new")
 
 
 def test_the_etag_is_a_128_bit_blake2b_of_the_bytes() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from conftest import decoded, get
 from image_optimizer import app
-from image_optimizer.cache import CachedImage, cache_key
+from image_optimizer.cache import CachedImage, CacheKey, CacheUnavailable, cache_key
 from image_optimizer.cache.redis import RedisCache, RedisOptions, decode_value, encode_value
 from image_optimizer.request import parse_query
 from image_optimizer.service import ImageService
@@ -38,8 +39,15 @@ def cache_status(response: dict[str, Any]) -> str:
     return status
 
 
+def stored(key: CacheKey, name: str | None = None) -> str:
+    """The Redis key of an image (or of the original's lock, index or epoch): the layout the
+    cache module documents, which an operator inspecting Redis relies on."""
+    return f"{PREFIX}{{{key.original}}}:{key.variant if name is None else name}"
+
+
 def image_keys(client: Any) -> list[bytes]:
-    return [key for key in client.keys(f"{PREFIX}*") if b":lock:" not in key]
+    pattern = re.compile(rb"image-optimizer:\{[0-9a-f]{32}\}:[0-9a-f]{64}")
+    return [key for key in client.keys(f"{PREFIX}*") if pattern.fullmatch(key)]
 
 
 class TestHits:
@@ -161,7 +169,7 @@ spellings = st.sampled_from(
 def test_every_spelling_of_one_transform_has_one_key(
     first: list[tuple[str, str]], second: list[tuple[str, str]], data: st.DataObject
 ) -> None:
-    def key(pairs: list[tuple[str, str]]) -> str:
+    def key(pairs: list[tuple[str, str]]) -> CacheKey:
         order = data.draw(st.permutations(pairs))
         return cache_key("a/b.jpg", parse_query("&".join(f"{n}={v}" for n, v in order), None, 4096))
 
@@ -174,7 +182,7 @@ def test_every_spelling_of_one_transform_has_one_key(
     fmt=st.sampled_from(["jpeg", "png", "webp", "avif", "gif"]),
 )
 def test_different_transforms_have_different_keys(width: int, other: int, fmt: str) -> None:
-    def key(query: str, image: str = "a.jpg") -> str:
+    def key(query: str, image: str = "a.jpg") -> CacheKey:
         return cache_key(image, parse_query(query, None, 4096))
 
     assert (key(f"w={width}&format={fmt}") == key(f"w={other}&format={fmt}")) == (width == other)
@@ -305,7 +313,7 @@ class TestCoalescing:
         source = CountingSource(samples_dir)
         spec = parse_query("w=100", None, 4096)
         entry = cache_key("landscapes/main.jpg", spec)
-        shared_redis.client().set(f"{PREFIX}lock:{entry}", "someone-who-died", px=60_000)
+        shared_redis.client().set(stored(entry, f"lock:{entry.variant}"), "someone", px=60_000)
         cache = RedisCache(RedisOptions(redis_url, wait_seconds=0.2))
         served = run_bounded(
             lambda: ImageService(source, cache, 10**8).serve("landscapes/main.jpg", spec)
@@ -320,7 +328,8 @@ class TestCoalescing:
         and stored nothing, so the waiter makes the image itself, without waiting its time out."""
         source = CountingSource(samples_dir)
         spec = parse_query("w=101", None, 4096)
-        lock = f"{PREFIX}lock:{cache_key('landscapes/main.jpg', spec)}"
+        entry = cache_key("landscapes/main.jpg", spec)
+        lock = stored(entry, f"lock:{entry.variant}")
         shared_redis.client().set(lock, "another-request", px=60_000)
         threading.Timer(0.1, shared_redis.client().delete, [lock]).start()
         cache = RedisCache(RedisOptions(redis_url, wait_seconds=30))
@@ -350,7 +359,7 @@ class TestCoalescing:
             )
             thread.start()
             time.sleep(0.2)  # the waiter is polling by now
-            maker.set(cache_key("landscapes/main.jpg", spec), results_image())
+            claim.store(results_image())
             claim.release()
             thread.join(30)
             assert [served.cache_status for served in results] == ["hit"]
@@ -366,7 +375,7 @@ class TestCoalescing:
         ImageService(FolderSource(samples_dir, 10**9), cache, 10**8).serve(
             "landscapes/main.jpg", parse_query("w=50", None, 4096)
         )
-        assert shared_redis.client().keys(f"{PREFIX}lock:*") == []
+        assert shared_redis.client().keys(f"{PREFIX}*:lock:*") == []
 
 
 def results_image() -> CachedImage:
@@ -375,15 +384,14 @@ def results_image() -> CachedImage:
 
 class TestFailureWarnings:
     """The one warning a burst of Redis failures gives names the operation that failed. Each
-    case is a Redis user that may do everything the cache does but one thing."""
+    case is a Redis user that may not do one of the things the cache does."""
 
     @pytest.mark.parametrize(
         ("permissions", "operation"),
         [
             (["~*", "+@all", "-get"], "get"),
-            (["%R~*", f"%W~{PREFIX}[0-9a-f]*", "+@all"], "claim"),  # may not write a lock
-            (["%R~*", f"%W~{PREFIX}lock:*", "+@all"], "set"),  # may not write an image
-            (["~*", "+@all", "-evalsha", "-eval"], "release"),  # may not run the release script
+            (["~*", "+@all", "-set"], "claim"),  # may not take a lock
+            (["%R~*", f"%W~{PREFIX}*:lock:*", "+@all"], "store"),  # may write locks only
         ],
     )
     def test_the_warning_names_what_failed(
@@ -478,18 +486,21 @@ def test_an_image_of_exactly_the_item_limit_is_stored(
     redis_url: str, shared_redis: RedisServer
 ) -> None:
     cache = RedisCache(RedisOptions(redis_url, max_item_bytes=1000))
-    cache.set("exact", CachedImage(b"x" * 1000, "image/png", '"a"', 1, 1))
-    cache.set("over", CachedImage(b"x" * 1001, "image/png", '"b"', 1, 1))
-    assert cache.get("exact") is not None
-    assert cache.get("over") is None
+    exact, over = CacheKey("o", "exact"), CacheKey("o", "over")
+    for key, size in ((exact, 1000), (over, 1001)):
+        cache.claim(key, time.monotonic() + 1).store(
+            CachedImage(b"x" * size, "image/png", "", 1, 1)
+        )
+    assert cache.get(exact) is not None
+    assert cache.get(over) is None
 
 
 def test_a_claim_is_a_lock_that_expires_by_itself(
     redis_url: str, shared_redis: RedisServer
 ) -> None:
     cache = RedisCache(RedisOptions(redis_url, lock_seconds=7))
-    cache.claim("entry", time.monotonic() + 5)
-    assert 6000 < shared_redis.client().pttl(f"{PREFIX}lock:entry") <= 7000
+    cache.claim(CacheKey("o", "entry"), time.monotonic() + 5)
+    assert 6000 < shared_redis.client().pttl(f"{PREFIX}{{o}}:lock:entry") <= 7000
 
 
 @settings(max_examples=20)
@@ -497,3 +508,55 @@ def test_a_claim_is_a_lock_that_expires_by_itself(
 def test_any_stored_bytes_decode_to_an_image_or_nothing(value: bytes) -> None:
     decoded_value = decode_value(b"IMGv1" + value)
     assert decoded_value is None or isinstance(decoded_value, CachedImage)
+
+
+class TestPurge:
+    VARIANTS = ("w=100", "w=200&format=webp", "w=50&h=50&format=avif")
+
+    def serve_all(self, service: ImageService, key: str) -> list[str]:
+        return [
+            service.serve(key, parse_query(query, None, 4096)).cache_status
+            for query in self.VARIANTS
+        ]
+
+    @pytest.mark.parametrize("cluster", [False, True], ids=["plain", "cluster-mode"])
+    def test_every_variant_of_the_original_goes_and_nothing_else(
+        self, samples_dir: Path, tmp_path: Path, cluster: bool
+    ) -> None:
+        server = RedisServer(tmp_path, cluster=cluster).start()
+        try:
+            cache = RedisCache(RedisOptions(server.url, ttl_seconds=300))
+            service = ImageService(FolderSource(samples_dir, 10**9), cache, 10**8)
+            assert self.serve_all(service, "landscapes/main.jpg") == ["miss"] * 3
+            assert self.serve_all(service, "logos/badge.png") == ["miss"] * 3
+            variants = stored(
+                cache_key("landscapes/main.jpg", parse_query("", None, 4096)), "variants"
+            )
+            assert 290 < server.client().ttl(variants) <= 300  # as long as its newest image
+            assert cache.purge("landscapes/main.jpg") == 3
+            assert self.serve_all(service, "landscapes/main.jpg") == ["miss"] * 3
+            assert self.serve_all(service, "logos/badge.png") == ["hit"] * 3
+            assert cache.purge("never/cached.jpg") == 0
+            assert cache.failures == 0
+        finally:
+            server.stop()
+
+    def test_an_image_made_before_the_purge_is_not_stored_after_it(
+        self, redis_url: str, shared_redis: RedisServer
+    ) -> None:
+        cache = RedisCache(RedisOptions(redis_url))
+        key = cache_key("photos/portrait.jpg", parse_query("w=10", None, 4096))
+        before = cache.claim(key, time.monotonic() + 1)  # fetched the old original
+        assert cache.purge("photos/portrait.jpg") == 0
+        before.store(results_image())
+        before.release()
+        assert cache.get(key) is None
+        after = cache.claim(key, time.monotonic() + 1)
+        after.store(results_image())
+        assert cache.get(key) == results_image()
+        assert 86000 < shared_redis.client().ttl(stored(key, "epoch")) <= 86400
+
+    def test_a_purge_that_cannot_be_done_raises(self, refused_port: int) -> None:
+        cache = RedisCache(RedisOptions(f"redis://127.0.0.1:{refused_port}/0"))
+        with pytest.raises(CacheUnavailable, match=re.escape("the purge of 'a.jpg' failed")):
+            cache.purge("a.jpg")

@@ -58,7 +58,8 @@ def test_waiting_for_another_request_ends_at_the_deadline(
 ) -> None:
     spec = parse_query("w=100", None, 4096)
     entry = cache_key("landscapes/main.jpg", spec)
-    shared_redis.client().set(f"image-optimizer:lock:{entry}", "busy elsewhere", px=60_000)
+    lock = f"image-optimizer:{{{entry.original}}}:lock:{entry.variant}"
+    shared_redis.client().set(lock, "busy elsewhere", px=60_000)
     cache = RedisCache(RedisOptions(redis_url, wait_seconds=30))
     service = ImageService(FolderSource(samples_dir, 10**9), cache, 10**8)
     started = time.monotonic()

@@ -100,6 +100,7 @@ def run_python(code: str, samples_dir: Path, tracing: str) -> subprocess.Complet
     )
 
 
+@pytest.mark.fresh_interpreter
 def test_without_tracing_the_sdk_is_never_loaded(samples_dir: Path) -> None:
     code = (
         "import sys\n"
@@ -111,6 +112,7 @@ def test_without_tracing_the_sdk_is_never_loaded(samples_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.fresh_interpreter
 def test_tracing_without_the_sdk_stops_the_container_with_a_clear_message(
     samples_dir: Path,
 ) -> None:

@@ -102,7 +102,7 @@ class ImageService:
                         timings.add(stage, milliseconds)
                     image = _cacheable(rendition)
                     with self._stage(timings, "store"):
-                        self.cache.set(entry, image)
+                        claim.store(image)
             finally:
                 claim.release()
         return Served(

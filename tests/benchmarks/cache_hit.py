@@ -78,7 +78,8 @@ def run(workdir: Path, server: RedisServer, rounds: int) -> None:
     miss_ms = (time.perf_counter() - started) * 1000
     assert miss["headers"]["X-Cache"] == "miss"
     client = app.service().cache._client  # type: ignore[attr-defined]  # the handler's own client
-    stored_key = app.settings().redis_key_prefix + cache_key(KEY, parse_query(QUERY, None, 4096))
+    entry = cache_key(KEY, parse_query(QUERY, None, 4096))
+    stored_key = f"{app.settings().redis_key_prefix}{{{entry.original}}}:{entry.variant}"
     value_bytes = len(client.get(stored_key) or b"")
 
     def redis_get() -> None:

@@ -1,9 +1,12 @@
 """The result cache: one small protocol with Redis, in-process and no-op implementations.
 
-A cache maps a key (see `cache_key`) to a `CachedImage`: everything needed to answer a request
-without fetching or transforming anything. A cache never raises: when it cannot answer it is a
-miss, when it cannot store it forgets. ``claim`` lets concurrent misses for one key share the work:
-one request makes the image while the others wait, a bounded time, for its result.
+A cache maps a `CacheKey` (see `cache_key`) to a `CachedImage`: everything needed to answer a
+request without fetching or transforming anything. Serving never fails because of the cache:
+when it cannot answer it is a miss, when it cannot store it forgets. ``claim`` lets concurrent
+misses for one key share the work: one request makes the image while the others wait, a bounded
+time, for its result; the one that makes it stores it through its claim. ``purge`` removes every
+variant of one original when the original changes, and the claims made before a purge store
+nothing after it, so an image made from the old original cannot come back.
 """
 
 from __future__ import annotations
@@ -29,7 +32,30 @@ class CachedImage:
     height: int
 
 
-def _nothing_to_release() -> None:
+@dataclass(frozen=True, slots=True)
+class CacheKey:
+    """Where one variant of one original lives.
+
+    ``variant`` is the SHA-256 (hex) of ``<version>|<object key>|<canonical spec>``; ``original``
+    is the first 32 hex digits of the SHA-256 of the object key alone, shared by all its
+    variants, so that a purge finds them (and Redis keeps them in one hash slot).
+    """
+
+    original: str
+    variant: str
+
+
+def cache_key(image_key: str, spec: TransformSpec) -> CacheKey:
+    material = f"{CACHE_FORMAT_VERSION}|{image_key}|{spec.canonical()}"
+    return CacheKey(original_of(image_key), hashlib.sha256(material.encode("utf-8")).hexdigest())
+
+
+def original_of(image_key: str) -> str:
+    """What every variant of the original ``image_key`` has in common in its `CacheKey`."""
+    return hashlib.sha256(image_key.encode("utf-8")).hexdigest()[:32]
+
+
+def _nothing(*_: object) -> None:
     return None
 
 
@@ -38,26 +64,37 @@ class Claim:
     """The outcome of `Cache.claim`: another request's result, or the go-ahead to make it.
 
     ``image`` is set when another request made the image while this one waited; otherwise this
-    request does the work, stores it, and then calls ``release`` (always, even on failure).
+    request makes it, hands it to ``store`` (kept unless the original was purged since the
+    claim was made), and then calls ``release`` (always, even on failure).
     """
 
     image: CachedImage | None = None
-    release: Callable[[], None] = field(default=_nothing_to_release)
+    store: Callable[[CachedImage], None] = field(default=_nothing)
+    release: Callable[[], None] = field(default=_nothing)
 
 
 GO_AHEAD = Claim()
-"""Do the work now: nobody else is making this image, or the cache cannot tell."""
+"""Make the image now and keep nothing: the cache cannot take part (it failed, or keeps none)."""
+
+
+class CacheUnavailable(Exception):
+    """A purge could not be done: the caller must try again, or the old images stay."""
 
 
 class Cache(Protocol):
-    def get(self, key: str) -> CachedImage | None: ...
+    def get(self, key: CacheKey) -> CachedImage | None: ...
 
-    def set(self, key: str, image: CachedImage) -> None: ...
-
-    def claim(self, key: str, deadline: float) -> Claim:
+    def claim(self, key: CacheKey, deadline: float) -> Claim:
         """Become the one request that makes ``key``, or wait for the one that is.
 
         The wait is bounded by the cache's own limit and by ``deadline`` (`time.monotonic()`).
+        """
+        ...
+
+    def purge(self, image_key: str) -> int:
+        """Remove every variant of the original ``image_key``; returns how many there were.
+
+        Unlike the other calls this one raises (`CacheUnavailable`) when it cannot be done.
         """
         ...
 
@@ -69,11 +106,6 @@ class Cache(Protocol):
     def describe(self) -> str:
         """What this cache is, for logs and the local server's banner."""
         ...
-
-
-def cache_key(image_key: str, spec: TransformSpec) -> str:
-    material = f"{CACHE_FORMAT_VERSION}|{image_key}|{spec.canonical()}"
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
 def cache_from_settings(settings: Settings) -> Cache:

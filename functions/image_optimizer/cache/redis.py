@@ -4,14 +4,26 @@ Redis is an optimisation, never a dependency. Every call has a short timeout and
 first failure of a burst is logged and opens a breaker, so for ``cooldown`` seconds the container
 treats every lookup as a miss and stores nothing instead of waiting on a dead Redis again; then
 it tries again. Connection refused, timeouts, a Redis that accepts connections but never answers,
-OOM and READONLY errors all take that path.
+OOM and READONLY errors all take that path. A purge is the exception: it raises when it fails,
+because its caller must try again.
 
-Values are stored in one key each, so that a hit is one GET: a short binary header (format tag,
-length of a JSON description) followed by the image bytes.
+The keys of one original (``o``, see `CacheKey`) and one of its variants (``v``), under the
+configured prefix:
 
-Concurrent misses for one key are coalesced with a short-lived lock (``SET NX PX``): the request
-that takes it does the work; the others poll, for a bounded time, for the result or for the lock to
-go away, then do the work themselves.
+    <prefix>{o}:v             the image: a short binary header (format tag, length of a JSON
+                              description), the description, then the image's bytes
+    <prefix>{o}:variants      the set of the original's variants, so a purge finds them all
+    <prefix>{o}:lock:v        a claim: one request is making that image
+    <prefix>{o}:epoch         how many times the original has been purged (lately)
+
+The hash tag ``{o}`` puts everything about one original in one hash slot, so the commands that
+touch several of these keys work on ElastiCache Serverless, which speaks only the cluster
+protocol. A hit is one GET. Concurrent misses for one key are coalesced with a short-lived lock
+(``SET NX PX``): the request that takes it does the work; the others poll, for a bounded time,
+for the result or for the lock to go away, then do the work themselves. A claim reads the
+original's epoch, and its store (one script: the image, its index entry and their lifetime)
+happens only if the epoch is still the same, so an image made from an original that was
+replaced or deleted meanwhile is never stored after the purge.
 """
 
 from __future__ import annotations
@@ -30,7 +42,14 @@ from redis.commands.core import Script
 from redis.retry import Retry
 
 from image_optimizer import SERVICE_NAME
-from image_optimizer.cache import GO_AHEAD, CachedImage, Claim
+from image_optimizer.cache import (
+    GO_AHEAD,
+    CachedImage,
+    CacheKey,
+    CacheUnavailable,
+    Claim,
+    original_of,
+)
 from image_optimizer.settings import Settings
 
 logger = Logger(service=SERVICE_NAME, child=True)
@@ -39,6 +58,7 @@ VALUE_TAG = b"IMGv1"
 _HEADER_LENGTH_BYTES = 4
 _FIRST_POLL_SECONDS = 0.005
 _LONGEST_POLL_SECONDS = 0.05
+EPOCH_SECONDS = 86400  # far longer than any image takes to make; then a purge is history
 # Delete the lock only if it is still ours: a request slower than the lock's life must not
 # release the claim of the request that took over.
 _RELEASE_SCRIPT = """
@@ -46,6 +66,17 @@ if redis.call("get", KEYS[1]) == ARGV[1] then
     return redis.call("del", KEYS[1])
 end
 return 0
+"""
+# Keep the image only if the original has not been purged since the claim; the index of the
+# original's variants lives as long as its newest image.
+_STORE_SCRIPT = """
+if (redis.call("get", KEYS[3]) or "") ~= ARGV[3] then
+    return 0
+end
+redis.call("set", KEYS[1], ARGV[1], "EX", ARGV[2])
+redis.call("sadd", KEYS[2], ARGV[4])
+redis.call("expire", KEYS[2], ARGV[2])
+return 1
 """
 
 
@@ -101,6 +132,10 @@ class RedisCache:
     def _release_script(self) -> Script:
         return self._client.register_script(_RELEASE_SCRIPT)
 
+    @cached_property
+    def _store_script(self) -> Script:
+        return self._client.register_script(_STORE_SCRIPT)
+
     @property
     def failures(self) -> int:
         """How many Redis calls have failed in this container."""
@@ -109,57 +144,84 @@ class RedisCache:
     def describe(self) -> str:
         return f"redis ({_without_password(self._options.url)})"
 
-    def get(self, key: str) -> CachedImage | None:
+    def get(self, key: CacheKey) -> CachedImage | None:
         if not self._breaker.allows():
             return None
         try:
-            value = self._client.get(self._options.key_prefix + key)
+            value = self._client.get(self._key(key.original, key.variant))
         except redis.RedisError as error:
             self._breaker.trip("get", error)
             return None
         return decode_value(value) if isinstance(value, bytes) else None
 
-    def set(self, key: str, image: CachedImage) -> None:
-        if len(image.body) > self._options.max_item_bytes or not self._breaker.allows():
-            return
-        try:
-            self._client.set(
-                self._options.key_prefix + key, encode_value(image), ex=self._options.ttl_seconds
-            )
-        except redis.RedisError as error:
-            self._breaker.trip("set", error)
-
-    def claim(self, key: str, deadline: float) -> Claim:
+    def claim(self, key: CacheKey, deadline: float) -> Claim:
         if not self._breaker.allows():
             return GO_AHEAD
-        lock = f"{self._options.key_prefix}lock:{key}"
+        lock = self._key(key.original, f"lock:{key.variant}")
         token = uuid.uuid4().hex
         try:
-            lock_ms = int(self._options.lock_seconds * 1000)
-            if self._client.set(lock, token, nx=True, px=lock_ms):
-                return Claim(release=partial(self._release, lock, token))
-            return self._wait_for(
+            pipeline = self._client.pipeline(transaction=False)
+            pipeline.set(lock, token, nx=True, px=int(self._options.lock_seconds * 1000))
+            pipeline.get(self._key(key.original, "epoch"))
+            acquired, epoch = pipeline.execute()
+            store = partial(self._store, key, epoch or b"")
+            if acquired:
+                return Claim(store=store, release=partial(self._release, lock, token))
+            image = self._wait_for(
                 key, lock, min(deadline, time.monotonic() + self._options.wait_seconds)
             )
         except redis.RedisError as error:
             self._breaker.trip("claim", error)
             return GO_AHEAD
+        return Claim(image=image) if image is not None else Claim(store=store)
 
-    def _wait_for(self, key: str, lock: str, deadline: float) -> Claim:
+    def purge(self, image_key: str) -> int:
+        original = original_of(image_key)
+        epoch, variants = self._key(original, "epoch"), self._key(original, "variants")
+        try:
+            # The epoch first: from here on, no claim made before this purge can store.
+            pipeline = self._client.pipeline(transaction=True)
+            pipeline.incr(epoch)
+            pipeline.expire(epoch, EPOCH_SECONDS)
+            pipeline.smembers(variants)
+            members: set[bytes] = pipeline.execute()[-1]
+            if members:
+                doomed = [self._key(original, member.decode("ascii")) for member in members]
+                self._client.delete(*doomed, variants)
+        except redis.RedisError as error:
+            raise CacheUnavailable(f"the purge of {image_key!r} failed: {error}") from error
+        return len(members)
+
+    def _key(self, original: str, name: str) -> str:
+        return f"{self._options.key_prefix}{{{original}}}:{name}"
+
+    def _store(self, key: CacheKey, epoch: bytes, image: CachedImage) -> None:
+        if len(image.body) > self._options.max_item_bytes or not self._breaker.allows():
+            return
+        keys = [self._key(key.original, name) for name in (key.variant, "variants", "epoch")]
+        try:
+            self._store_script(
+                keys=keys,
+                args=[encode_value(image), self._options.ttl_seconds, epoch, key.variant],
+            )
+        except redis.RedisError as error:
+            self._breaker.trip("store", error)
+
+    def _wait_for(self, key: CacheKey, lock: str, deadline: float) -> CachedImage | None:
         pause = _FIRST_POLL_SECONDS
         while time.monotonic() + pause < deadline:
             time.sleep(pause)
             pause = min(pause * 2, _LONGEST_POLL_SECONDS)
             pipeline = self._client.pipeline(transaction=False)
-            pipeline.get(self._options.key_prefix + key)
+            pipeline.get(self._key(key.original, key.variant))
             pipeline.exists(lock)
             value, locked = pipeline.execute()
             image = decode_value(value) if isinstance(value, bytes) else None
             if image is not None:
-                return Claim(image=image)
+                return image
             if not locked:
                 break  # the other request finished without storing (too big, or it failed)
-        return GO_AHEAD
+        return None
 
     def _release(self, lock: str, token: str) -> None:
         if not self._breaker.allows():
