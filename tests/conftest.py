@@ -70,6 +70,8 @@ def s3_endpoint(samples_dir: Path) -> Iterator[str]:
         patch.setenv("AWS_ENDPOINT_URL_S3", endpoint)
         patch.setenv("AWS_ENDPOINT_URL_SSM", endpoint)  # the same moto server
         patch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint)
+        patch.setenv("AWS_ENDPOINT_URL_SQS", endpoint)
+        patch.setenv("AWS_ENDPOINT_URL_CLOUDFRONT", endpoint)
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         for key in SAMPLES:
@@ -100,6 +102,18 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    """This process's environment without the service's settings: for a server of its own."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SOURCE_", "MEMORY_CACHE", "MAX_", "REDIS_"))
+    }
+    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
+    return env
 
 
 @pytest.fixture
@@ -146,6 +160,8 @@ def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
             "SIGNING_SECRET",
             "SIGNING_SECRET_NAME",
             "TRACING_ENABLED",
+            "INVALIDATION_QUEUE_URL",
+            "DISTRIBUTION_ID",
         ):
             monkeypatch.delenv(name, raising=False)
         for name, value in variables.items():

@@ -66,17 +66,6 @@ def fetch(url: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
 
 
 @pytest.fixture
-def clean_env(tmp_path: Path) -> dict[str, str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("SOURCE_", "MEMORY_CACHE", "MAX_", "REDIS_"))
-    }
-    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
-    return env
-
-
-@pytest.fixture
 def default_server(clean_env: dict[str, str]) -> Iterator[str]:
     process, base = start_server(env=clean_env)
     yield base

@@ -56,7 +56,8 @@ def source() -> dict[str, Any]:
 def resources(source: dict[str, Any]) -> dict[str, Any]:
     """The template as CloudFormation receives it, after the SAM transform (offline)."""
     template = json.loads(json.dumps(source))  # plain dicts, without the YAML node types
-    template["Resources"]["ImageOptimizerFunction"]["Properties"]["CodeUri"] = "s3://b/function.zip"
+    for function in ("ImageOptimizerFunction", "PurgeFunction", "InvalidationFunction"):
+        template["Resources"][function]["Properties"]["CodeUri"] = "s3://b/function.zip"
     template["Resources"]["DependenciesLayer"]["Properties"]["ContentUri"] = "s3://b/layer.zip"
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     translated = transform(template, {}, _NoManagedPolicies())  # type: ignore[arg-type]
@@ -180,11 +181,15 @@ def test_the_network_is_private_in_two_zones(resources: dict[str, Any]) -> None:
     assert sorted(zone["Fn::Select"][0] for zone in zones) == [0, 1]
 
 
-def test_only_the_function_reaches_the_cache_port(resources: dict[str, Any]) -> None:
-    [ingress] = resources["CacheSecurityGroup"]["Properties"]["SecurityGroupIngress"]
-    assert ingress["SourceSecurityGroupId"] == {"Fn::GetAtt": ["FunctionSecurityGroup", "GroupId"]}
-    assert (ingress["FromPort"], ingress["ToPort"]) == (6379, 6380)
-    assert "CidrIp" not in ingress
+def test_only_the_functions_reach_the_cache_port(resources: dict[str, Any]) -> None:
+    ingresses = resources["CacheSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert [i["SourceSecurityGroupId"]["Fn::GetAtt"][0] for i in ingresses] == [
+        "FunctionSecurityGroup",
+        "PurgeFunctionSecurityGroup",
+    ]
+    for ingress in ingresses:
+        assert (ingress["FromPort"], ingress["ToPort"]) == (6379, 6380)
+        assert "CidrIp" not in ingress
     for cache in ("ServerlessCache", "CacheReplicationGroup"):
         groups = resources[cache]["Properties"]["SecurityGroupIds"]
         assert groups == [{"Fn::GetAtt": ["CacheSecurityGroup", "GroupId"]}]
@@ -257,7 +262,13 @@ def test_tracing_is_one_parameter(resources: dict[str, Any]) -> None:
 
 def test_alarms_and_dashboard(resources: dict[str, Any]) -> None:
     alarms = of_type(resources, "AWS::CloudWatch::Alarm")
-    assert set(alarms) == {"ErrorRateAlarm", "ThrottleAlarm", "P99DurationAlarm"}
+    assert set(alarms) == {
+        "ErrorRateAlarm",
+        "ThrottleAlarm",
+        "P99DurationAlarm",
+        "PurgeDeadLetterAlarm",
+        "InvalidationDeadLetterAlarm",
+    }
     assert alarms["P99DurationAlarm"]["Properties"]["ExtendedStatistic"] == "p99"
     assert of_type(resources, "AWS::CloudWatch::Dashboard")
 
@@ -400,7 +411,11 @@ def test_the_function_may_send_only_to_s3_the_cache_and_the_secret_store(
     [to_s3] = resources["FunctionSecurityGroup"]["Properties"]["SecurityGroupEgress"]
     assert (to_s3["FromPort"], to_s3["ToPort"]) == (443, 443)
     assert to_s3["DestinationPrefixListId"] == {"Fn::GetAtt": ["S3PrefixList", "PrefixListId"]}
-    rules = of_type(resources, "AWS::EC2::SecurityGroupEgress")
+    rules = {
+        name: rule
+        for name, rule in of_type(resources, "AWS::EC2::SecurityGroupEgress").items()
+        if rule["Properties"]["GroupId"] == {"Fn::GetAtt": ["FunctionSecurityGroup", "GroupId"]}
+    }
     assert {
         name: rule["Properties"]["DestinationSecurityGroupId"] for name, rule in rules.items()
     } == {
@@ -620,3 +635,117 @@ def test_checkov_finds_nothing_that_is_not_skipped_with_a_reason(
     for skipped in report["results"]["skipped_checks"]:
         reason = skipped["check_result"]["suppress_comment"]
         assert len(reason) > 20, skipped["check_id"]  # a reason, not a shrug
+
+
+# ---------------------------------------------------------------- purge on change
+
+
+def test_s3_events_reach_the_purge_queue_through_eventbridge(
+    resources: dict[str, Any],
+) -> None:
+    bucket = resources["SourceBucket"]["Properties"]["NotificationConfiguration"]
+    assert bucket == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+    rule = resources["PurgeRule"]["Properties"]
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.s3"]
+    assert pattern["detail-type"] == ["Object Created", "Object Deleted"]
+    assert pattern["detail"]["object"]["key"] == [{"prefix": {"Ref": "SourcePrefix"}}]
+    [bucket_name] = pattern["detail"]["bucket"]["name"]
+    assert bucket_name["Fn::If"][0] == "CreateBucket"
+    [target] = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["PurgeQueue", "Arn"]}
+    [statement] = resources["PurgeQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["PurgeRule", "Arn"]}}
+    }
+
+
+@pytest.mark.parametrize(
+    ("queue", "dead_letters", "alarm"),
+    [
+        ("PurgeQueue", "PurgeDeadLetterQueue", "PurgeDeadLetterAlarm"),
+        ("InvalidationQueue", "InvalidationDeadLetterQueue", "InvalidationDeadLetterAlarm"),
+    ],
+)
+def test_what_fails_is_retried_then_kept_and_alarmed(
+    resources: dict[str, Any], queue: str, dead_letters: str, alarm: str
+) -> None:
+    redrive = resources[queue]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": [dead_letters, "Arn"]}
+    assert 3 <= redrive["maxReceiveCount"] <= 10
+    watched = resources[alarm]["Properties"]
+    assert watched["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert watched["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": [dead_letters, "QueueName"]}}
+    ]
+    assert (watched["Threshold"], watched["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+
+
+def mapping_of(resources: dict[str, Any], function: str) -> dict[str, Any]:
+    [mapping] = [
+        r["Properties"]
+        for r in of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+        if r["Properties"]["FunctionName"] == {"Ref": function}
+    ]
+    return mapping
+
+
+def test_the_purge_function_sits_by_the_cache_and_hands_over_to_sqs(
+    resources: dict[str, Any],
+) -> None:
+    function = resources["PurgeFunction"]["Properties"]
+    assert function["Handler"] == "image_optimizer.purge.lambda_handler"
+    assert function["VpcConfig"]["SecurityGroupIds"] == [
+        {"Fn::GetAtt": ["PurgeFunctionSecurityGroup", "GroupId"]}
+    ]
+    variables = function["Environment"]["Variables"]
+    image_function = resources["ImageOptimizerFunction"]["Properties"]["Environment"]["Variables"]
+    for name in ("REDIS_URL", "SOURCE_BUCKET", "SOURCE_PREFIX"):
+        assert variables[name] == image_function[name]  # the same cache, the same originals
+    assert variables["INVALIDATION_QUEUE_URL"] == {"Ref": "InvalidationQueue"}
+    mapping = mapping_of(resources, "PurgeFunction")
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["PurgeQueue", "Arn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    role = json.dumps(resources["PurgeFunctionRole"]["Properties"]["Policies"])
+    assert '"sqs:SendMessage"' in role
+    assert "InvalidationQueue" in role
+    egress = {
+        name: rule["Properties"]["DestinationSecurityGroupId"]["Fn::GetAtt"][0]
+        for name, rule in of_type(resources, "AWS::EC2::SecurityGroupEgress").items()
+        if rule["Properties"]["GroupId"]
+        == {"Fn::GetAtt": ["PurgeFunctionSecurityGroup", "GroupId"]}
+    }
+    assert sorted(egress.values()) == ["CacheSecurityGroup", "QueueEndpointSecurityGroup"]
+    [placeholder] = resources["PurgeFunctionSecurityGroup"]["Properties"]["SecurityGroupEgress"]
+    assert placeholder["CidrIp"] == "127.0.0.1/32"  # not EC2's default of everything
+    sources = [
+        ingress["SourceSecurityGroupId"]["Fn::GetAtt"][0]
+        for ingress in resources["CacheSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    ]
+    assert sorted(sources) == ["FunctionSecurityGroup", "PurgeFunctionSecurityGroup"]
+    endpoint = resources["QueueEndpoint"]["Properties"]
+    assert endpoint["ServiceName"] == {"Fn::Sub": "com.amazonaws.${AWS::Region}.sqs"}
+
+
+def test_the_invalidation_function_runs_outside_the_vpc_for_this_distribution(
+    resources: dict[str, Any],
+) -> None:
+    function = resources["InvalidationFunction"]["Properties"]
+    assert function["Handler"] == "image_optimizer.invalidation.lambda_handler"
+    assert "VpcConfig" not in function  # CloudFront's API is on the internet
+    assert function["Environment"]["Variables"]["DISTRIBUTION_ID"] == {"Ref": "Distribution"}
+    mapping = mapping_of(resources, "InvalidationFunction")
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["InvalidationQueue", "Arn"]}
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    [statement] = resources["InvalidationFunctionRole"]["Properties"]["Policies"][0][
+        "PolicyDocument"
+    ]["Statement"]
+    assert statement["Action"] == "cloudfront:CreateInvalidation"
+    assert "distribution/${Distribution}" in statement["Resource"]["Fn::Sub"]
+
+
+def test_cloudfront_keeps_results_longer_than_browsers(source: dict[str, Any]) -> None:
+    default = source["Parameters"]["BrowserCacheControl"]["Default"]
+    assert default == "public, max-age=86400, s-maxage=31536000"

@@ -47,6 +47,8 @@ class Settings:
     """Allow-lists by parameter name (w, h, q); a parameter not listed takes its whole range."""
     signing_secret: bytes | None = field(default=None, repr=False)
     signing_secret_name: str | None = None  # an SSM parameter or Secrets Manager secret holding it
+    invalidation_queue_url: str | None = None  # where purged originals go for CloudFront
+    distribution_id: str | None = None  # the CloudFront distribution that purges invalidate
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -116,6 +118,8 @@ class Settings:
             allowed_values=allowed,
             signing_secret=_signing_secret(env),
             signing_secret_name=_optional(env, "SIGNING_SECRET_NAME"),
+            invalidation_queue_url=_optional(env, "INVALIDATION_QUEUE_URL"),
+            distribution_id=_optional(env, "DISTRIBUTION_ID"),
         )
 
 

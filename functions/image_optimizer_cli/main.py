@@ -101,6 +101,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     warm.set_defaults(run=_warm)
 
+    purge = commands.add_parser(
+        "purge",
+        help="remove every variant of originals from the cache, and from CloudFront",
+        description="Remove every variant of each original named (KEY, or every original "
+        "under --prefix in the source) from the shared cache (--cache redis://... or REDIS_URL), "
+        "and with --distribution ask CloudFront to forget their URLs. A deployment does this by "
+        "itself when its bucket sends events; this is for the rest.",
+    )
+    purge.add_argument("keys", nargs="*", metavar="KEY", help="an image key, such as a/b.jpg")
+    purge.add_argument(
+        "--prefix",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="every original under PREFIX in the source (repeatable)",
+    )
+    _add_source_and_cache(purge)
+    purge.add_argument(
+        "--distribution", metavar="ID", help="a CloudFront distribution: invalidate its URLs too"
+    )
+    purge.set_defaults(run=_purge)
+
     sign = commands.add_parser(
         "sign",
         help="sign an image URL for a deployment that requires signed URLs",
@@ -230,6 +252,56 @@ def _warm(args: argparse.Namespace) -> int:
     for key, variant, why in report.failures:
         print(f"failed: {key} ({variant}): {why}", file=sys.stderr)
     return EXIT_FAILED if report.failures else 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    if not args.keys and not args.prefix:
+        raise UsageError("name the originals: one KEY or more, or --prefix PREFIX")
+    shared = args.cache or os.environ.get("REDIS_URL")
+    if shared in ("memory", "none") or (shared is None and args.distribution is None):
+        raise UsageError(
+            "purge acts on a shared cache: give --cache redis://... (or set REDIS_URL), "
+            "and/or --distribution ID for CloudFront"
+        )
+    _configure_source(args.source)
+    _configure_cache(shared or "none")
+    built = _configured_service()
+    keys = [*args.keys]
+    for prefix in args.prefix:
+        keys.extend(built.source.list_keys(prefix))
+    from image_optimizer.cache import CacheUnavailable
+
+    if shared:
+        try:
+            variants = sum(built.cache.purge(key) for key in keys)
+        except CacheUnavailable as error:
+            print(f"purge failed: {error}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"purged {len(keys)} originals, {variants} variants, from {built.cache.describe()}")
+    if args.distribution:  # a prefix's own path covers every URL under it, deleted ones too
+        return _invalidate(args.distribution, [*args.keys, *args.prefix])
+    return 0
+
+
+def _invalidate(distribution: str, keys: list[str]) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from image_optimizer.invalidation import invalidate, invalidation_paths
+
+    try:
+        invalidation = invalidate(
+            boto3.client("cloudfront"),
+            distribution,
+            keys,
+            f"image-optimizer-purge-{time.time_ns()}",
+        )
+    except (BotoCoreError, ClientError) as error:
+        print(f"CloudFront invalidation failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    paths = ", ".join(invalidation_paths(keys))
+    print(f"CloudFront invalidation {invalidation} of {distribution}: {paths}")
+    return 0
 
 
 def _configured_service() -> ImageService:

@@ -1,0 +1,120 @@
+"""Purge on change: S3 events in, every variant of each changed original out of the cache.
+
+S3 tells EventBridge when an object is created (a new or replaced original) or deleted; a rule
+queues those events on SQS, and SQS hands them to this function in batches. It runs in the VPC,
+beside the cache, and removes every variant of each original the batch names. CloudFront's API
+is outside the VPC, so the originals it purged go on a second queue (through the VPC's SQS
+endpoint) to the invalidation function (`image_optimizer.invalidation`). The order is the point:
+CloudFront is invalidated only once the cache no longer holds the old images, or it would fetch
+them from the cache again.
+
+A message whose purge fails is reported back to SQS (a partial batch response), which hands it
+over again and, after a few tries, moves it to a dead-letter queue that an alarm watches.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+
+from image_optimizer.cache import Cache, CacheUnavailable, cache_from_settings
+from image_optimizer.observability import logger
+from image_optimizer.settings import ConfigurationError, Settings
+
+EVENT_TYPES = ("Object Created", "Object Deleted")
+MAX_MESSAGE_BYTES = 200_000  # SQS takes 256 KiB; the keys of a batch go in as few as fit
+
+
+@cache
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@cache
+def purging_cache() -> Cache:
+    return cache_from_settings(settings())
+
+
+def changed_original(event: Mapping[str, Any], bucket: str, prefix: str) -> str | None:
+    """The image key that an S3 event (as EventBridge delivers it) is about, or None when it
+    is about no original of this service. EventBridge gives the object key as it is, not
+    URL-encoded as S3's older notifications do. Raises KeyError or TypeError when ``event`` is
+    not an S3 event at all."""
+    detail = event["detail"]
+    if event["source"] != "aws.s3" or event["detail-type"] not in EVENT_TYPES:
+        return None
+    key = str(detail["object"]["key"])
+    if detail["bucket"]["name"] != bucket or not key.startswith(prefix):
+        return None
+    return key[len(prefix) :] or None
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    configured = settings()
+    if configured.source_bucket is None:
+        raise ConfigurationError("the purge function needs SOURCE_BUCKET: it acts on S3's events")
+    messages: defaultdict[str, list[str]] = defaultdict(list)  # image key -> message ids
+    failed: list[str] = []
+    for record in event["Records"]:
+        try:
+            body = json.loads(record["body"])
+            key = changed_original(body, configured.source_bucket, configured.source_prefix)
+        except (ValueError, KeyError, TypeError):
+            # Never purgeable: left to the dead-letter queue, where someone can look at it.
+            logger.error("not an S3 event from EventBridge", extra={"body": record["body"][:500]})
+            failed.append(record["messageId"])
+            continue
+        if key is not None:
+            messages[key].append(record["messageId"])
+    purged: dict[str, int] = {}
+    for key, message_ids in messages.items():
+        try:
+            purged[key] = purging_cache().purge(key)
+        except CacheUnavailable as error:
+            logger.error("purge failed; SQS will hand it over again", extra={"reason": str(error)})
+            failed.extend(message_ids)
+    if purged and configured.invalidation_queue_url:
+        try:
+            hand_over(configured.invalidation_queue_url, sorted(purged))
+        except (BotoCoreError, ClientError) as error:  # purge again, and hand over again
+            logger.error("handing over for invalidation failed", extra={"reason": str(error)})
+            failed.extend(message_id for key in purged for message_id in messages[key])
+    logger.info(
+        "purge",
+        extra={
+            "originals": len(purged),
+            "variants": sum(purged.values()),
+            "failed_messages": len(failed),
+            "keys": sorted(purged)[:20],
+        },
+    )
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+def hand_over(queue_url: str, keys: list[str]) -> None:
+    """Queue ``keys`` for CloudFront's invalidation, in as few messages as SQS allows."""
+    import boto3
+
+    sqs = boto3.client("sqs")
+    for batch in _batches(keys):
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"keys": batch}))
+
+
+def _batches(keys: list[str]) -> list[list[str]]:
+    batches: list[list[str]] = [[]]
+    size = 0
+    for key in keys:
+        cost = len(json.dumps(key)) + 2
+        if batches[-1] and size + cost > MAX_MESSAGE_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(key)
+        size += cost
+    return batches
