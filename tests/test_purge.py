@@ -67,24 +67,22 @@ def test_what_is_not_an_s3_event_is_said_so(body: Any) -> None:
         purge.changed_original(body, "my-images", "originals/")
 
 
+CONTAINER_STATE = (
+    purge.settings,
+    purge.purging_cache,
+    invalidation.settings,
+    invalidation.cloudfront,
+)
+
+
 @pytest.fixture
 def fresh_functions() -> Iterator[None]:
     """Each test a new container of the purge and invalidation functions."""
-    for function in (
-        purge.settings,
-        purge.purging_cache,
-        invalidation.settings,
-        invalidation.cloudfront,
-    ):
-        function.cache_clear()
+    for built_once in CONTAINER_STATE:
+        built_once.cache_clear()
     yield
-    for function in (
-        purge.settings,
-        purge.purging_cache,
-        invalidation.settings,
-        invalidation.cloudfront,
-    ):
-        function.cache_clear()
+    for built_once in CONTAINER_STATE:
+        built_once.cache_clear()
 
 
 @pytest.fixture

@@ -307,32 +307,30 @@ class TestCoalescing:
         assert sorted(served.cache_status for served in results) == ["hit"] * 7 + ["miss"]
         assert len({served.image.etag for served in results}) == 1
 
-    def test_a_waiter_gives_up_after_the_bounded_wait(
-        self, samples_dir: Path, redis_url: str, shared_redis: RedisServer
+    @pytest.mark.parametrize(
+        ("lock_ends", "wait_seconds"),
+        [(None, 0.2), (0.1, 30)],
+        ids=["the-lock-stays-and-the-wait-ends", "the-lock-goes-without-a-result"],
+    )
+    def test_a_waiter_makes_the_image_itself_when_no_result_comes(
+        self,
+        samples_dir: Path,
+        redis_url: str,
+        shared_redis: RedisServer,
+        lock_ends: float | None,
+        wait_seconds: float,
     ) -> None:
+        """The other request died holding its lock, or released it without storing (it failed,
+        or made something too big to keep): the waiter makes the image, after its bounded wait
+        or as soon as the lock is gone."""
         source = CountingSource(samples_dir)
-        spec = parse_query("w=100", None, 4096)
-        entry = cache_key("landscapes/main.jpg", spec)
-        shared_redis.client().set(stored(entry, f"lock:{entry.variant}"), "someone", px=60_000)
-        cache = RedisCache(RedisOptions(redis_url, wait_seconds=0.2))
-        served = run_bounded(
-            lambda: ImageService(source, cache, 10**8).serve("landscapes/main.jpg", spec)
-        )
-        assert served.cache_status == "miss"
-        assert source.fetches == 1
-
-    def test_a_waiter_goes_ahead_when_the_lock_goes_without_a_result(
-        self, samples_dir: Path, redis_url: str, shared_redis: RedisServer
-    ) -> None:
-        """The other request failed (or made something too big to store): it released its lock
-        and stored nothing, so the waiter makes the image itself, without waiting its time out."""
-        source = CountingSource(samples_dir)
-        spec = parse_query("w=101", None, 4096)
+        spec = parse_query(f"w={100 if lock_ends is None else 101}", None, 4096)
         entry = cache_key("landscapes/main.jpg", spec)
         lock = stored(entry, f"lock:{entry.variant}")
         shared_redis.client().set(lock, "another-request", px=60_000)
-        threading.Timer(0.1, shared_redis.client().delete, [lock]).start()
-        cache = RedisCache(RedisOptions(redis_url, wait_seconds=30))
+        if lock_ends is not None:
+            threading.Timer(lock_ends, shared_redis.client().delete, [lock]).start()
+        cache = RedisCache(RedisOptions(redis_url, wait_seconds=wait_seconds))
         served = run_bounded(
             lambda: ImageService(source, cache, 10**8).serve("landscapes/main.jpg", spec)
         )
