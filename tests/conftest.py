@@ -161,6 +161,9 @@ def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
             "SIGNING_SECRET_NAME",
             "TRACING_ENABLED",
             "INVALIDATION_QUEUE_URL",
+            "RESULTS_BUCKET",
+            "RESULTS_DIR",
+            "RESULTS_DAYS",
             "DISTRIBUTION_ID",
         ):
             monkeypatch.delenv(name, raising=False)

@@ -14,9 +14,13 @@ from PIL import Image
 
 from conftest import BUCKET, EVENTS, PREFIX, load_event
 from image_optimizer import invalidation, purge
+from image_optimizer.cache import CachedImage, cache_key
 from image_optimizer.cache.redis import RedisCache, RedisOptions
 from image_optimizer.invalidation import invalidation_paths
 from image_optimizer.request import parse_query
+from image_optimizer.results import result_path
+from image_optimizer.results.folder import FolderResultStore
+from image_optimizer.results.s3 import S3ResultStore
 from image_optimizer.service import ImageService
 from image_optimizer.sources.folder import FolderSource
 from image_optimizer_cli.lambda_events import LocalContext
@@ -70,6 +74,7 @@ def test_what_is_not_an_s3_event_is_said_so(body: Any) -> None:
 CONTAINER_STATE = (
     purge.settings,
     purge.purging_cache,
+    purge.results,
     invalidation.settings,
     invalidation.cloudfront,
 )
@@ -140,6 +145,29 @@ class TestThePurgeFunction:
         ]  # deleted (then made again here)
         assert statuses(service, "photos/portrait.jpg") == ["hit", "hit"]  # untouched
         assert received(queue) == [["landscapes/main.jpg", "logos/badge.png", "photos/my cat.jpg"]]
+
+    def test_results_kept_in_the_bucket_go_too(
+        self, configure: Configure, redis_url: str, queue: str, s3: Any
+    ) -> None:
+        s3.create_bucket(Bucket="my-results")
+        configure(
+            SOURCE_BUCKET="my-images",
+            SOURCE_PREFIX="originals/",
+            REDIS_URL=redis_url,
+            INVALIDATION_QUEUE_URL=queue,
+            RESULTS_BUCKET="my-results",
+        )
+        store = S3ResultStore("my-results", days=7)
+        big = CachedImage(b"large", "image/webp", '"0123"', 1, 1)
+        for key in ("landscapes/main.jpg", "photos/portrait.jpg"):
+            store.put(cache_key(key, parse_query("q=100", None, 4096)), big)
+        assert purge.lambda_handler(load_event("sqs-purge-batch.json"), LocalContext()) == {
+            "batchItemFailures": []
+        }
+        left = [item["Key"] for item in s3.list_objects_v2(Bucket="my-results")["Contents"]]
+        assert left == [
+            result_path(cache_key("photos/portrait.jpg", parse_query("q=100", None, 4096)), big)
+        ]
 
     def test_a_failed_purge_is_handed_back_to_sqs_and_nothing_is_invalidated(
         self, configure: Configure, refused_port: int, queue: str
@@ -328,6 +356,25 @@ class TestPurgeByHand:
         assert exited.value.code == 2
         assert message in capsys.readouterr().err
 
+    def test_results_kept_in_a_folder_go_too(
+        self,
+        configure: Configure,
+        samples_dir: Path,
+        redis_url: str,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        configure(RESULTS_DIR=str(tmp_path / "results"))
+        store = FolderResultStore(tmp_path / "results")
+        big = CachedImage(b"large", "image/png", '"0123"', 1, 1)
+        location = store.put(cache_key("logos/badge.png", parse_query("", None, 4096)), big)
+        args = ["purge", "logos/badge.png", "--source", str(samples_dir), "--cache", redis_url]
+        assert main(args) == 0
+        assert store.read(location.removeprefix("/")) is None
+        assert capsys.readouterr().out == (
+            f"purged 1 originals, 1 variants, from redis ({redis_url}) and {tmp_path / 'results'}\n"
+        )
+
     def test_a_cache_that_cannot_purge_fails_the_command(
         self,
         configure: Configure,
@@ -360,6 +407,7 @@ class TestEndToEnd:
     The original is replaced, then deleted; each time the S3 event goes through the purge
     function, and the next request answers the new picture, then a 404, with no TTL waited."""
 
+    @pytest.mark.fresh_interpreter
     def test_replace_purge_serve_then_delete_purge_404(
         self,
         configure: Configure,

@@ -84,6 +84,15 @@ def test_cfn_lint() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def optimizer_origin(resources: dict[str, Any]) -> dict[str, Any]:
+    [origin] = [
+        origin
+        for origin in resources["Distribution"]["Properties"]["DistributionConfig"]["Origins"]
+        if origin["Id"] == "optimizer"
+    ]
+    return origin
+
+
 def test_the_function_url_takes_iam_auth_only(resources: dict[str, Any]) -> None:
     [url] = of_type(resources, "AWS::Lambda::Url").values()
     assert url["Properties"]["AuthType"] == "AWS_IAM"
@@ -95,7 +104,7 @@ def test_cloudfront_signs_its_requests_to_the_function_url(resources: dict[str, 
     assert oac["OriginAccessControlOriginType"] == "lambda"
     assert oac["SigningBehavior"] == "always"
     assert oac["SigningProtocol"] == "sigv4"
-    [origin] = resources["Distribution"]["Properties"]["DistributionConfig"]["Origins"]
+    origin = optimizer_origin(resources)
     use_oac = origin["OriginAccessControlId"]["Fn::If"]
     assert use_oac[0] == "UseFunctionUrl"
     assert use_oac[1] == {"Fn::GetAtt": ["OriginAccessControl", "Id"]}
@@ -202,7 +211,9 @@ def test_the_cache_speaks_tls(resources: dict[str, Any]) -> None:
         assert choice["Fn::Sub"].startswith("rediss://")
 
 
-def test_the_function_reads_the_originals_and_nothing_else(resources: dict[str, Any]) -> None:
+def test_the_function_reads_the_originals_and_writes_only_large_results(
+    resources: dict[str, Any],
+) -> None:
     role = resources["ImageOptimizerFunctionRole"]["Properties"]
     statements = [
         statement
@@ -210,10 +221,11 @@ def test_the_function_reads_the_originals_and_nothing_else(resources: dict[str, 
         if "PolicyDocument" in policy  # the others are the signing secret's, under conditions
         for statement in policy["PolicyDocument"]["Statement"]
     ]
-    assert [s["Action"] for s in statements] == ["s3:GetObject", "s3:ListBucket"]
-    objects, bucket = (statement["Resource"]["Fn::Sub"][0] for statement in statements)
+    assert [s["Action"] for s in statements] == ["s3:GetObject", "s3:ListBucket", "s3:PutObject"]
+    objects, bucket = (statement["Resource"]["Fn::Sub"][0] for statement in statements[:2])
     assert objects == "arn:${AWS::Partition}:s3:::${Bucket}/${SourcePrefix}*"
     assert bucket == "arn:${AWS::Partition}:s3:::${Bucket}"
+    assert statements[2]["Resource"] == {"Fn::Sub": "${ResultsBucket.Arn}/results/*"}
     managed = json.dumps(role["ManagedPolicyArns"])
     assert "AWSLambdaBasicExecutionRole" in managed
     assert "AWSLambdaVPCAccessExecutionRole" in managed
@@ -430,8 +442,9 @@ def test_the_function_may_send_only_to_s3_the_cache_and_the_secret_store(
     assert lookup["PrefixListName"] == {"Fn::Sub": "com.amazonaws.${AWS::Region}.s3"}
 
 
-def test_the_s3_endpoint_lets_only_the_source_bucket_through(resources: dict[str, Any]) -> None:
-    [statement] = resources["S3GatewayEndpoint"]["Properties"]["PolicyDocument"]["Statement"]
+def test_the_s3_endpoint_lets_only_the_two_buckets_through(resources: dict[str, Any]) -> None:
+    statement, results = resources["S3GatewayEndpoint"]["Properties"]["PolicyDocument"]["Statement"]
+    assert results["Resource"][0] == {"Fn::GetAtt": ["ResultsBucket", "Arn"]}  # and the results
     assert statement["Effect"] == "Allow"
     assert statement["Action"] == ["s3:GetObject", "s3:ListBucket"]
     bucket, objects = (resource["Fn::Sub"][0] for resource in statement["Resource"])
@@ -473,7 +486,7 @@ def test_origin_shield_is_on_by_default_in_the_stacks_region(
     source: dict[str, Any], resources: dict[str, Any]
 ) -> None:
     assert source["Parameters"]["OriginShield"]["Default"] == "Enabled"
-    [origin] = resources["Distribution"]["Properties"]["DistributionConfig"]["Origins"]
+    origin = optimizer_origin(resources)
     condition, shielded, _ = origin["OriginShield"]["Fn::If"]
     assert condition == "UsesOriginShield"
     assert shielded == {"Enabled": True, "OriginShieldRegion": {"Ref": "AWS::Region"}}
@@ -749,3 +762,67 @@ def test_the_invalidation_function_runs_outside_the_vpc_for_this_distribution(
 def test_cloudfront_keeps_results_longer_than_browsers(source: dict[str, Any]) -> None:
     default = source["Parameters"]["BrowserCacheControl"]["Default"]
     assert default == "public, max-age=86400, s-maxage=31536000"
+
+
+# ---------------------------------------------------------------- results too large to send
+
+
+def test_large_results_are_kept_privately_for_a_while(resources: dict[str, Any]) -> None:
+    bucket = resources["ResultsBucket"]["Properties"]
+    assert bucket["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+        "ServerSideEncryptionByDefault"
+    ] == {"SSEAlgorithm": "AES256"}
+    [rule] = bucket["LifecycleConfiguration"]["Rules"]
+    assert (rule["Prefix"], rule["ExpirationInDays"]) == ("results/", {"Ref": "ResultsDays"})
+    tls, read = resources["ResultsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert read["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert read["Action"] == "s3:GetObject"
+    assert read["Resource"] == {"Fn::Sub": "${ResultsBucket.Arn}/results/*"}
+    assert (
+        "distribution/${Distribution}"
+        in read["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    )
+
+
+def test_cloudfront_serves_results_from_the_bucket(resources: dict[str, Any]) -> None:
+    config = resources["Distribution"]["Properties"]["DistributionConfig"]
+    origins = {origin["Id"]: origin for origin in config["Origins"]}
+    results = origins["results"]
+    assert results["DomainName"] == {"Fn::GetAtt": ["ResultsBucket", "RegionalDomainName"]}
+    assert results["OriginAccessControlId"] == {"Fn::GetAtt": ["ResultsOriginAccessControl", "Id"]}
+    oac = resources["ResultsOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"]) == ("s3", "always")
+    [behaviour] = config["CacheBehaviors"]
+    assert (behaviour["PathPattern"], behaviour["TargetOriginId"]) == ("results/*", "results")
+    assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
+
+
+def test_the_function_may_write_results_and_the_purge_remove_them(
+    resources: dict[str, Any],
+) -> None:
+    variables = resources["ImageOptimizerFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["RESULTS_BUCKET"] == {"Ref": "ResultsBucket"}
+    assert variables["RESULTS_DAYS"] == {"Ref": "ResultsDays"}
+    statements = [
+        statement
+        for policy in resources["ImageOptimizerFunctionRole"]["Properties"]["Policies"]
+        if "PolicyDocument" in policy
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+    [write] = [statement for statement in statements if "s3:PutObject" in json.dumps(statement)]
+    assert write["Action"] == "s3:PutObject"
+    assert write["Resource"] == {"Fn::Sub": "${ResultsBucket.Arn}/results/*"}
+    purge = resources["PurgeFunction"]["Properties"]
+    assert purge["Environment"]["Variables"]["RESULTS_BUCKET"] == {"Ref": "ResultsBucket"}
+    role = resources["PurgeFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"][
+        "Statement"
+    ]
+    by_sid = {statement["Sid"]: statement for statement in role}
+    assert by_sid["FindLargeResults"]["Condition"] == {"StringLike": {"s3:prefix": "results/*"}}
+    assert by_sid["RemoveLargeResults"]["Resource"] == {"Fn::Sub": "${ResultsBucket.Arn}/results/*"}
+    endpoint = resources["S3GatewayEndpoint"]["Properties"]["PolicyDocument"]["Statement"]
+    [results] = [statement for statement in endpoint if statement["Sid"] == "ResultsBucketOnly"]
+    assert results["Resource"][1] == {"Fn::Sub": "${ResultsBucket.Arn}/results/*"}

@@ -9,6 +9,7 @@ Routes: ``GET|HEAD /images/{key+}`` and ``GET|HEAD /health``; anything else is a
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from functools import cache
@@ -161,16 +162,21 @@ def _image_response(
     served: Served, cache_control: str, *, vary_accept: bool, if_none_match: str | None, head: bool
 ) -> Response:
     image = served.image
-    if len(image.body) > MAX_BODY_BYTES:  # made elsewhere with a larger limit, then cached
-        raise OutputTooLarge.beyond(MAX_BODY_BYTES)
-    headers = {
-        "Cache-Control": cache_control,
-        "ETag": image.etag,
-        "X-Cache": served.cache_status,
-        "Server-Timing": _server_timing(served),
-    }
+    headers = {"X-Cache": served.cache_status, "Server-Timing": _server_timing(served)}
     if vary_accept:
         headers["Vary"] = "Accept"
+    if image.elsewhere is not None:
+        # Too large to send: the results store serves it. The redirect may be kept only as
+        # long as what it points at.
+        until = image.elsewhere.until
+        if math.isfinite(until):
+            cache_control = _lasting_at_most(cache_control, int(until - time.time()))
+        headers["Cache-Control"] = cache_control
+        headers["Location"] = image.elsewhere.location
+        return Response(HTTPStatus.FOUND, None, b"", headers)
+    if len(image.body) > MAX_BODY_BYTES:  # made elsewhere with a larger limit, then cached
+        raise OutputTooLarge.beyond(MAX_BODY_BYTES)
+    headers.update({"Cache-Control": cache_control, "ETag": image.etag})
     if _matches(if_none_match, image.etag):
         return Response(HTTPStatus.NOT_MODIFIED, None, b"", headers)
     headers["Content-Length"] = str(len(image.body))
@@ -178,8 +184,9 @@ def _image_response(
 
 
 def _lasting_at_most(cache_control: str, seconds: int) -> str:
-    """``cache_control`` with its lifetimes cut to ``seconds``: an answer to a signed URL must
-    not be served by CloudFront or a browser after the URL has expired."""
+    """``cache_control`` with its lifetimes cut to ``seconds``: an answer that stops being right
+    then (to a signed URL that expires, or pointing at a stored result that will be gone) must
+    not be served by CloudFront or a browser after that."""
     seconds = max(0, seconds)
     capped = _LIFETIME.sub(lambda match: f"{match[1]}={min(int(match[2]), seconds)}", cache_control)
     return capped if _MAX_AGE.search(capped) else f"{capped}, max-age={seconds}"

@@ -105,6 +105,14 @@ class SourceUnavailable(OptimizerError):
     retry_after = 1
 
 
+class ResultUnavailable(OptimizerError):
+    """A result too large to send could not be stored to be fetched; the client may retry."""
+
+    status = 503
+    code = "result_store_unavailable"
+    retry_after = 1
+
+
 class TimeBudgetExceeded(OptimizerError):
     """The invocation would run out of time before the image is made: answered, not killed."""
 

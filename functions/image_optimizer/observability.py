@@ -57,7 +57,7 @@ class RequestRecord:
                 key=served.key,
                 cache=served.cache_status,
                 output_format=image.content_type.removeprefix("image/"),
-                output_bytes=len(image.body),
+                output_bytes=image.size,
                 output_width=image.width,
                 output_height=image.height,
                 timings_ms={name: round(ms, 2) for name, ms in served.timings.items()},
@@ -67,7 +67,7 @@ class RequestRecord:
                 record["cache_errors"] = served.cache_errors
             rendition = served.rendition
             if rendition is not None and served.source_bytes is not None:
-                saved = served.source_bytes - len(image.body)
+                saved = served.source_bytes - image.size
                 record.update(
                     source_format=rendition.source_format.lower(),
                     source_bytes=served.source_bytes,
@@ -136,7 +136,7 @@ def _metric_set(record: RequestRecord, status: int) -> dict[str, dict[str, Any]]
             measures["CacheMisses"] = (count, 1)
             measures["ProcessingTime"] = (MetricUnit.Milliseconds, served.total_ms)
         if served.source_bytes is not None:
-            output_bytes = len(served.image.body)
+            output_bytes = served.image.size
             measures["OriginalBytes"] = (MetricUnit.Bytes, served.source_bytes)
             measures["OptimizedBytes"] = (MetricUnit.Bytes, output_bytes)
             measures["BytesSaved"] = (MetricUnit.Bytes, served.source_bytes - output_bytes)

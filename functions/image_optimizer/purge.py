@@ -2,7 +2,8 @@
 
 S3 tells EventBridge when an object is created (a new or replaced original) or deleted; a rule
 queues those events on SQS, and SQS hands them to this function in batches. It runs in the VPC,
-beside the cache, and removes every variant of each original the batch names. CloudFront's API
+beside the cache, and removes every variant of each original the batch names, from the cache
+and from the results store (where results too large for a response are kept). CloudFront's API
 is outside the VPC, so the originals it purged go on a second queue (through the VPC's SQS
 endpoint) to the invalidation function (`image_optimizer.invalidation`). The order is the point:
 CloudFront is invalidated only once the cache no longer holds the old images, or it would fetch
@@ -25,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from image_optimizer.cache import Cache, CacheUnavailable, cache_from_settings
 from image_optimizer.observability import logger
+from image_optimizer.results import ResultStore, results_from_settings
 from image_optimizer.settings import ConfigurationError, Settings
 
 EVENT_TYPES = ("Object Created", "Object Deleted")
@@ -39,6 +41,18 @@ def settings() -> Settings:
 @cache
 def purging_cache() -> Cache:
     return cache_from_settings(settings())
+
+
+@cache
+def results() -> ResultStore | None:
+    return results_from_settings(settings())
+
+
+def purge_original(key: str) -> int:
+    """Every variant of the original ``key`` out of the cache and the results store; how many.
+    Raises `CacheUnavailable` when either cannot be done."""
+    store = results()
+    return purging_cache().purge(key) + (store.purge(key) if store is not None else 0)
 
 
 def changed_original(event: Mapping[str, Any], bucket: str, prefix: str) -> str | None:
@@ -76,7 +90,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     purged: dict[str, int] = {}
     for key, message_ids in messages.items():
         try:
-            purged[key] = purging_cache().purge(key)
+            purged[key] = purge_original(key)
         except CacheUnavailable as error:
             logger.error("purge failed; SQS will hand it over again", extra={"reason": str(error)})
             failed.extend(message_ids)

@@ -1,7 +1,9 @@
 """The one path through: key + spec -> cache -> source -> pipeline -> cache -> `Served`.
 
 HTTP knows nothing of this module and this module knows nothing of HTTP: the handler turns a
-request into ``service.serve(key, spec)`` and the `Served` it gets back into a response.
+request into ``service.serve(key, spec)`` and the `Served` it gets back into a response. A
+result larger than the caller can send goes to the results store, when there is one, and what
+is served (and cached) then says where it is (`CachedImage.elsewhere`).
 """
 
 from __future__ import annotations
@@ -11,11 +13,19 @@ import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from image_optimizer.cache import Cache, CachedImage, cache_from_settings, cache_key
+from image_optimizer.cache import (
+    Cache,
+    CachedImage,
+    CacheKey,
+    Elsewhere,
+    cache_from_settings,
+    cache_key,
+)
 from image_optimizer.errors import TimeBudgetExceeded
+from image_optimizer.results import ResultStore, results_from_settings
 from image_optimizer.settings import Settings
 from image_optimizer.sources import Source, source_from_settings
 from image_optimizer.spec import TransformSpec
@@ -46,22 +56,26 @@ class ImageService:
         max_source_pixels: int,
         spans: Spans = no_spans,
         max_output_bytes: float = math.inf,
+        results: ResultStore | None = None,
     ) -> None:
         self.source = source
         self.cache = cache
+        self.results = results
         self._max_source_pixels = max_source_pixels
         self._spans = spans
         self._max_output_bytes = max_output_bytes
 
     @classmethod
     def from_settings(cls, settings: Settings, max_output_bytes: float = math.inf) -> ImageService:
-        """``max_output_bytes``: what the caller can send; a larger result is `OutputTooLarge`."""
+        """``max_output_bytes``: what the caller can send; a larger result goes to the results
+        store when the settings name one, else it is `OutputTooLarge`."""
         return cls(
             source_from_settings(settings),
             cache_from_settings(settings),
             settings.max_source_pixels,
             xray_spans() if settings.tracing_enabled else no_spans,
             max_output_bytes,
+            results_from_settings(settings),
         )
 
     @contextmanager
@@ -76,14 +90,14 @@ class ImageService:
         failures_before = self.cache.failures
         entry = cache_key(key, spec)
         with self._stage(timings, "cache"):
-            image = self.cache.get(entry)
+            image = _still_there(self.cache.get(entry))
         rendition: Rendition | None = None
         source_bytes: int | None = None
         if image is None:
             with self._stage(timings, "wait"):
                 claim = self.cache.claim(entry, deadline)
             try:
-                image = claim.image  # made by another request while this one waited
+                image = _still_there(claim.image)  # made by another while this one waited
                 if image is None:
                     if time.monotonic() > deadline:
                         raise TimeBudgetExceeded("no time was left to make the image; try again")
@@ -94,13 +108,17 @@ class ImageService:
                     # has no use for it (~50 ms of a container's start on the benchmark machine).
                     from image_optimizer.pipeline import render
 
+                    # With a results store any size can be delivered; without, the encoder is
+                    # stopped as soon as its output passes what the caller can send.
+                    limit = math.inf if self.results is not None else self._max_output_bytes
                     with self._spans("transform"):  # the pipeline times its own stages
-                        rendition = render(
-                            data, spec, self._max_source_pixels, deadline, self._max_output_bytes
-                        )
+                        rendition = render(data, spec, self._max_source_pixels, deadline, limit)
                     for stage, milliseconds in rendition.timings.items():
                         timings.add(stage, milliseconds)
                     image = _cacheable(rendition)
+                    if self.results is not None and image.size > self._max_output_bytes:
+                        with self._stage(timings, "upload"):
+                            image = _kept_in(self.results, entry, image)
                     with self._stage(timings, "store"):
                         claim.store(image)
             finally:
@@ -125,6 +143,21 @@ def _cacheable(rendition: Rendition) -> CachedImage:
         width=rendition.width,
         height=rendition.height,
     )
+
+
+def _kept_in(results: ResultStore, entry: CacheKey, image: CachedImage) -> CachedImage:
+    """``image`` put in the results store: what to serve and cache instead is where it is."""
+    location = results.put(entry, image)
+    # Trusted for an hour less than the store keeps it, so it is never sent for a moment too long.
+    until = time.time() + results.lifetime_seconds - 3600
+    return replace(image, body=b"", elsewhere=Elsewhere(location, len(image.body), until))
+
+
+def _still_there(image: CachedImage | None) -> CachedImage | None:
+    """``image``, unless it is kept in the results store for no longer: then it is a miss."""
+    if image is not None and image.elsewhere is not None and time.time() >= image.elsewhere.until:
+        return None
+    return image
 
 
 def entity_tag(body: bytes) -> str:

@@ -47,6 +47,9 @@ class Settings:
     """Allow-lists by parameter name (w, h, q); a parameter not listed takes its whole range."""
     signing_secret: bytes | None = field(default=None, repr=False)
     signing_secret_name: str | None = None  # an SSM parameter or Secrets Manager secret holding it
+    results_bucket: str | None = None  # where results too large for a response are kept
+    results_dir: str | None = None  # the same, a local folder
+    results_days: int = 7  # how long the bucket keeps them (its lifecycle rule)
     invalidation_queue_url: str | None = None  # where purged originals go for CloudFront
     distribution_id: str | None = None  # the CloudFront distribution that purges invalidate
 
@@ -118,6 +121,9 @@ class Settings:
             allowed_values=allowed,
             signing_secret=_signing_secret(env),
             signing_secret_name=_optional(env, "SIGNING_SECRET_NAME"),
+            results_bucket=_optional(env, "RESULTS_BUCKET"),
+            results_dir=_results_dir(env),
+            results_days=_integer(env, "RESULTS_DAYS", defaults.results_days, 1, 3650),
             invalidation_queue_url=_optional(env, "INVALIDATION_QUEUE_URL"),
             distribution_id=_optional(env, "DISTRIBUTION_ID"),
         )
@@ -185,6 +191,13 @@ def _signing_secret(env: Mapping[str, str]) -> bytes | None:
     if _optional(env, "SIGNING_SECRET_NAME"):
         raise ConfigurationError("set SIGNING_SECRET or SIGNING_SECRET_NAME, not both")
     return secret.encode("utf-8")
+
+
+def _results_dir(env: Mapping[str, str]) -> str | None:
+    folder = _optional(env, "RESULTS_DIR")
+    if folder and _optional(env, "RESULTS_BUCKET"):
+        raise ConfigurationError("set RESULTS_BUCKET or RESULTS_DIR, not both")
+    return folder
 
 
 def _boolean(env: Mapping[str, str], name: str) -> bool:

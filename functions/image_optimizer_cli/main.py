@@ -156,9 +156,14 @@ def _add_source_and_cache(command: argparse.ArgumentParser) -> None:
 def _serve(args: argparse.Namespace) -> int:
     _configure_source(args.source)
     _configure_cache(args.cache)
+    if not any(os.environ.get(name) for name in ("RESULTS_BUCKET", "RESULTS_DIR")):
+        # As a deployment keeps results too large to send in its bucket, so does this: here.
+        os.environ["RESULTS_DIR"] = str(_cache_home() / "results")
     from image_optimizer.app import lambda_handler, logger
+    from image_optimizer.results.folder import FolderResultStore
     from image_optimizer_cli.playground_routes import Playground
-    from image_optimizer_cli.server import bound_malloc_arenas, make_server
+    from image_optimizer_cli.results_routes import ResultFiles
+    from image_optimizer_cli.server import LocalRoutes, bound_malloc_arenas, make_server
 
     bound_malloc_arenas()
     access_log: TextIO | None = sys.stderr
@@ -169,15 +174,19 @@ def _serve(args: argparse.Namespace) -> int:
         access_log = None
 
     described = _configured_service()
+    routes: list[LocalRoutes] = [Playground(described.source)]
+    if isinstance(described.results, FolderResultStore):
+        routes.append(ResultFiles(described.results))
     try:
-        playground = Playground(described.source)
-        server = make_server(args.host, args.port, lambda_handler, access_log, playground)
+        server = make_server(args.host, args.port, lambda_handler, access_log, routes)
     except OSError as error:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
     base = f"http://{args.host}:{server.server_address[1]}"
     print(f"image-optimizer {__version__} serving {base}", file=sys.stderr)
     print(f"  source: {described.source.describe()}", file=sys.stderr)
     print(f"  cache:  {described.cache.describe()}", file=sys.stderr)
+    if described.results is not None:
+        print(f"  large results: {described.results.describe()}", file=sys.stderr)
     print(f"  playground: {base}/", file=sys.stderr)
     if os.environ.get("SOURCE_DIR") == str(_samples_folder()):
         print(
@@ -271,13 +280,15 @@ def _purge(args: argparse.Namespace) -> int:
         keys.extend(built.source.list_keys(prefix))
     from image_optimizer.cache import CacheUnavailable
 
-    if shared:
+    stores = [*([built.cache] if shared else []), *([built.results] if built.results else [])]
+    if stores:
         try:
-            variants = sum(built.cache.purge(key) for key in keys)
+            variants = sum(store.purge(key) for store in stores for key in keys)
         except CacheUnavailable as error:
             print(f"purge failed: {error}", file=sys.stderr)
             return EXIT_FAILED
-        print(f"purged {len(keys)} originals, {variants} variants, from {built.cache.describe()}")
+        where = " and ".join(store.describe() for store in stores)
+        print(f"purged {len(keys)} originals, {variants} variants, from {where}")
     if args.distribution:  # a prefix's own path covers every URL under it, deleted ones too
         return _invalidate(args.distribution, [*args.keys, *args.prefix])
     return 0
@@ -375,9 +386,12 @@ def _configure_cache(cache: str | None) -> None:
         raise UsageError(f"--cache must be memory, none or a redis:// URL, got {cache!r}")
 
 
+def _cache_home() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "image-optimizer"
+
+
 def _samples_folder() -> Path:
-    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "image-optimizer" / "samples"
+    return _cache_home() / "samples"
 
 
 if __name__ == "__main__":

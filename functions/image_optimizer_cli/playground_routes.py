@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import mimetypes
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from urllib.parse import unquote, urlsplit
 
@@ -21,9 +22,12 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif")
 
 @dataclass(frozen=True, slots=True)
 class Answer:
+    """What one of the local server's own routes answers."""
+
     status: int
     content_type: str
     body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class Playground:

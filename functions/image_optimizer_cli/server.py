@@ -13,12 +13,12 @@ import ctypes
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from image_optimizer_cli.lambda_events import LocalContext, function_url_event, response_body
-from image_optimizer_cli.playground_routes import Playground
+from image_optimizer_cli.playground_routes import Answer
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -41,21 +41,28 @@ def bound_malloc_arenas(arenas: int = 2) -> None:
     libc.mallopt(_M_ARENA_MAX, arenas)
 
 
+class LocalRoutes(Protocol):
+    def answer(self, method: str, target: str) -> Answer | None:
+        """The answer to a request, or None when the Lambda handler should answer it."""
+        ...
+
+
 def make_server(
     host: str,
     port: int,
     handler: Handler,
     access_log: TextIO | None = sys.stderr,
-    playground: Playground | None = None,
+    routes: Sequence[LocalRoutes] = (),
 ) -> ThreadingHTTPServer:
     """A server on ``host:port`` (port 0: any free one) that prints a line per request to
-    ``access_log`` unless it is None, and serves the ``playground`` at / when given one."""
+    ``access_log`` unless it is None; the ``routes`` (the playground, the results folder)
+    answer first, the handler what they leave."""
 
     class RequestHandler(_LambdaRequestHandler):
         lambda_handler = staticmethod(handler)
         log_to = access_log
         container = threading.Lock()
-        extra = playground
+        local_routes = tuple(routes)
 
     server = ThreadingHTTPServer((host, port), RequestHandler)
     server.daemon_threads = True
@@ -71,14 +78,16 @@ class _LambdaRequestHandler(BaseHTTPRequestHandler):
     lambda_handler: Handler
     log_to: TextIO | None
     container: threading.Lock
-    extra: Playground | None
+    local_routes: tuple[LocalRoutes, ...]
 
     def _forward(self) -> None:
         started = time.perf_counter()
-        answer = self.extra.answer(self.command, self.path) if self.extra else None
-        if answer is not None:
-            self._write(answer.status, {"content-type": answer.content_type}, answer.body)
-            return
+        for routes in self.local_routes:
+            answer = routes.answer(self.command, self.path)
+            if answer is not None:
+                headers = {**answer.headers, "content-type": answer.content_type}
+                self._write(answer.status, headers, answer.body)
+                return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         event = function_url_event(

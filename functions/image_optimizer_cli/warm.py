@@ -87,7 +87,7 @@ def warm(
             else:
                 report.made += 1
                 report.bytes_in += served.source_bytes or 0
-                report.bytes_out += len(served.image.body)
+                report.bytes_out += served.image.size
             done = report.made + report.cached + len(report.failures)
             if progress is not None:
                 _draw(progress, done, report.variants)

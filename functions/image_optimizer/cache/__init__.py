@@ -24,12 +24,26 @@ CACHE_FORMAT_VERSION = "1"
 
 
 @dataclass(frozen=True, slots=True)
+class Elsewhere:
+    """Where a result too large for a response is served from (see `image_optimizer.results`)."""
+
+    location: str  # a path on the same host: /results/<original>/<variant>/<etag>
+    size: int  # its bytes
+    until: float  # the Unix time after which it may be gone
+
+
+@dataclass(frozen=True, slots=True)
 class CachedImage:
-    body: bytes
+    body: bytes  # empty when the image is kept ``elsewhere``
     content_type: str
     etag: str
     width: int
     height: int
+    elsewhere: Elsewhere | None = None
+
+    @property
+    def size(self) -> int:
+        return self.elsewhere.size if self.elsewhere is not None else len(self.body)
 
 
 @dataclass(frozen=True, slots=True)

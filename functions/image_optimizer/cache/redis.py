@@ -11,7 +11,8 @@ The keys of one original (``o``, see `CacheKey`) and one of its variants (``v``)
 configured prefix:
 
     <prefix>{o}:v             the image: a short binary header (format tag, length of a JSON
-                              description), the description, then the image's bytes
+                              description), the description, then the image's bytes (or, for
+                              an image too large to send, where the results store keeps it)
     <prefix>{o}:variants      the set of the original's variants, so a purge finds them all
     <prefix>{o}:lock:v        a claim: one request is making that image
     <prefix>{o}:epoch         how many times the original has been purged (lately)
@@ -48,6 +49,7 @@ from image_optimizer.cache import (
     CacheKey,
     CacheUnavailable,
     Claim,
+    Elsewhere,
     original_of,
 )
 from image_optimizer.settings import Settings
@@ -55,6 +57,7 @@ from image_optimizer.settings import Settings
 logger = Logger(service=SERVICE_NAME, child=True)
 
 VALUE_TAG = b"IMGv1"
+ELSEWHERE_TAG = b"LOCv1"  # the same length as VALUE_TAG
 _HEADER_LENGTH_BYTES = 4
 _FIRST_POLL_SECONDS = 0.005
 _LONGEST_POLL_SECONDS = 0.05
@@ -233,29 +236,44 @@ class RedisCache:
 
 
 def encode_value(image: CachedImage) -> bytes:
-    description = json.dumps(
-        {"type": image.content_type, "etag": image.etag, "w": image.width, "h": image.height},
-        separators=(",", ":"),
-    ).encode("utf-8")
-    return b"".join(
-        (VALUE_TAG, len(description).to_bytes(_HEADER_LENGTH_BYTES, "big"), description, image.body)
-    )
+    """The stored form: a tag, the description's length (4 bytes, big-endian), the description
+    (compact JSON), the image's bytes. An image kept elsewhere has its own tag and no bytes, so
+    that code which does not know of such images takes it for a miss, not an empty image."""
+    description: dict[str, object] = {
+        "type": image.content_type,
+        "etag": image.etag,
+        "w": image.width,
+        "h": image.height,
+    }
+    if image.elsewhere is not None:
+        elsewhere = image.elsewhere
+        description.update(at=elsewhere.location, size=elsewhere.size, until=elsewhere.until)
+    encoded = json.dumps(description, separators=(",", ":")).encode("utf-8")
+    tag = VALUE_TAG if image.elsewhere is None else ELSEWHERE_TAG
+    return b"".join((tag, len(encoded).to_bytes(_HEADER_LENGTH_BYTES, "big"), encoded, image.body))
 
 
 def decode_value(value: bytes) -> CachedImage | None:
     """The image in a stored value; None for anything else (another version's format, garbage)."""
-    if not value.startswith(VALUE_TAG):
+    tag = value[: len(VALUE_TAG)]
+    if tag not in (VALUE_TAG, ELSEWHERE_TAG):
         return None
     start = len(VALUE_TAG) + _HEADER_LENGTH_BYTES
     length = int.from_bytes(value[len(VALUE_TAG) : start], "big")
     try:
         description = json.loads(value[start : start + length])
+        elsewhere = None
+        if tag == ELSEWHERE_TAG:
+            elsewhere = Elsewhere(
+                str(description["at"]), int(description["size"]), float(description["until"])
+            )
         return CachedImage(
             body=value[start + length :],
             content_type=str(description["type"]),
             etag=str(description["etag"]),
             width=int(description["w"]),
             height=int(description["h"]),
+            elsewhere=elsewhere,
         )
     except (ValueError, KeyError, TypeError):
         return None
