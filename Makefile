@@ -63,6 +63,7 @@ mutants: $(MUTANTS_VENV)/.installed prerequisites
 # Benchmarks print tables; pinned to one core so that runs compare.
 bench: $(DEVELOPMENT) prerequisites
 	taskset -c 0 $(BIN)/python tests/benchmarks/pipeline.py
+	taskset -c 0 $(BIN)/python tests/benchmarks/animation_and_crop.py
 	taskset -c 0 $(BIN)/python tests/benchmarks/cache_hit.py
 	taskset -c 0 $(BIN)/python tests/benchmarks/purge_designs.py
 

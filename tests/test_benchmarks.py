@@ -76,3 +76,25 @@ def test_the_purge_designs_benchmark_prints_its_table() -> None:
     assert set(rows) == {"index (ours)", "generation", "hash"}
     assert float(rows["generation"][-1]) > 500  # purged variants left in memory, in KB
     assert float(rows["index (ours)"][-1]) < 50
+
+
+def test_the_animation_and_crop_benchmark_reports_both_tables() -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import animation_and_crop
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    animations = animation_and_crop.animation_table(
+        1, ("animated-star.avif", "animated-iss634.webp"), (WEBP,)
+    )
+    assert len(animations) == 3
+    assert animations[1].startswith("animated-star.avif -> webp")
+    assert " - " in animations[1]  # libvips reads no AVIF sequence
+    assert animations[2].split()[3:5] == ["42", "203.0"]  # frames, KB in
+    crops = animation_and_crop.crop_table((CORPUS / "exif-orient6.jpg").read_bytes(), 1)
+    assert [row.split()[:2] for row in crops[1:]] == [
+        [pipeline, strategy]
+        for pipeline in ("ours", "vips")
+        for strategy in ("centre", "entropy", "attention")
+    ]
+    assert crops[1].split()[-1] == "1.00"  # the centre against itself

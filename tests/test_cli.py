@@ -302,16 +302,23 @@ def test_invoke_prints_the_response_and_writes_the_body(
     assert decode(body.read_bytes()).width == 400
 
 
-@pytest.mark.parametrize(
-    ("event", "status"),
-    [
-        ("function-url-get.json", 200),
-        ("function-url-not-found.json", 404),
-        ("function-url-bad-parameter.json", 400),
-        ("function-url-head-auto-format.json", 200),
-        ("http-api-get.json", 200),
-    ],
-)
+HTTP_EVENTS = [
+    ("function-url-get.json", 200),
+    ("function-url-not-found.json", 404),
+    ("function-url-bad-parameter.json", 400),
+    ("function-url-head-auto-format.json", 200),
+    ("http-api-get.json", 200),
+    ("function-url-animated.json", 200),
+    ("function-url-crop-attention.json", 200),
+]
+
+
+def test_every_http_sample_event_is_tested() -> None:
+    on_disk = {path.name for path in EVENTS.glob("*.json") if not path.name.startswith("sqs-")}
+    assert on_disk == {name for name, _ in HTTP_EVENTS}
+
+
+@pytest.mark.parametrize(("event", "status"), HTTP_EVENTS)
 def test_every_sample_event_through_invoke(
     s3_handler: Callable[..., None], event: str, status: int, capsys: pytest.CaptureFixture[str]
 ) -> None:

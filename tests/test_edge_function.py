@@ -90,15 +90,18 @@ def lambda_outcome(
 values = st.sampled_from(
     ["400", "0400", "0", "1", "4096", "4097", "abc", "80", "100", "101", "-1", "1.5", "jpg",
      "jpeg", "JPEG", "png", "webp", "avif", "gif", "auto", "tiff", "cover", "contain", "fill",
-     "inside", "outside", "zoom", "", " 4"]
+     "inside", "outside", "zoom", "", " 4", "top", "Top-Left", "entropy", "attention", "middle",
+     ".5", "0.50", "0.125", "0.1234", "1.0", "2.0", "2.5", "4", "4.1", "1e0", "3"]
 )  # fmt: skip
-names = st.sampled_from(["w", "h", "q", "format", "fit"])
+names = st.sampled_from(["w", "h", "q", "format", "fit", "position", "fx", "fy", "dpr", "frames"])
 
 
-ALLOW_LISTS = st.sampled_from([None, {"w": [400, 1], "q": [80, 100]}, {"h": [4096]}])
+ALLOW_LISTS = st.sampled_from(
+    [None, {"w": [400, 1], "q": [80, 100]}, {"h": [4096]}, {"dpr": [1, 2, 2.5], "w": [4096]}]
+)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.tuples(names, values), max_size=5),
     st.sampled_from([CHROME, "*/*", ""]),
@@ -128,6 +131,8 @@ def test_the_edge_and_the_lambda_agree(
         ("format=auto&w=400", "w=400&format=avif"),
         ("utm_source=x&w=400", "w=400"),
         ("FORMAT=jpg&W=0400", "w=400&format=jpeg"),
+        ("dpr=2.0&position=TOP&h=3&w=4", "w=4&h=3&position=top&dpr=2"),
+        ("fy=.50&fx=1.0&frames=1", "fx=1&fy=0.5&frames=1"),
     ],
 )
 def test_examples(query: str, forwarded: str) -> None:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from image_optimizer.geometry import Geometry, plan
-from image_optimizer.spec import Fit, TransformSpec
+from image_optimizer.spec import Fit, Position, TransformSpec
 
 SOURCE = (1000, 500)  # 2:1 landscape
 FULL = (0.0, 0.0, 1000.0, 500.0)
@@ -128,3 +128,61 @@ def test_a_side_never_rounds_below_one_pixel(
     result = plan(source, spec)
     assert result.size == result.canvas == size
     assert result.crop == crop
+
+
+@pytest.mark.parametrize(
+    ("position", "wide_left", "tall_top"),
+    [
+        (Position.CENTER, 250, 375),
+        (Position.LEFT, 0, 375),
+        (Position.RIGHT, 500, 375),
+        (Position.TOP, 250, 0),
+        (Position.BOTTOM, 250, 750),
+        (Position.TOP_LEFT, 0, 0),
+        (Position.BOTTOM_RIGHT, 500, 750),
+    ],
+)
+def test_a_cover_crop_keeps_the_side_or_corner_asked_for(
+    position: Position, wide_left: int, tall_top: int
+) -> None:
+    wide = plan((1000, 500), TransformSpec(200, 200, Fit.COVER, position=position))
+    assert wide.crop == (wide_left, 0, wide_left + 500, 500)
+    tall = plan((500, 1000), TransformSpec(200, 100, Fit.COVER, position=position))
+    assert tall.crop == (0, tall_top, 500, tall_top + 250)
+
+
+@pytest.mark.parametrize(
+    ("focus", "left"),
+    [((0.5, 0.5), 250), ((0.4, 0.5), 150), ((0.1, 0.5), 0), ((0.95, 0.1), 500), ((0.6, 0.0), 350)],
+)
+def test_a_focal_point_is_kept_as_near_the_centre_as_the_source_allows(
+    focus: tuple[float, float], left: int
+) -> None:
+    result = plan((1000, 500), TransformSpec(200, 200, Fit.COVER, focus=focus))
+    assert result.crop == (left, 0, left + 500, 500)
+
+
+@pytest.mark.parametrize(
+    ("position", "beside", "above"),
+    [
+        (Position.CENTER, (50, 0), (0, 50)),
+        (Position.LEFT, (0, 0), (0, 50)),
+        (Position.RIGHT, (100, 0), (0, 50)),
+        (Position.TOP_RIGHT, (100, 0), (0, 0)),
+        (Position.BOTTOM, (50, 0), (0, 100)),
+    ],
+)
+def test_contain_places_the_picture_where_asked(
+    position: Position, beside: tuple[int, int], above: tuple[int, int]
+) -> None:
+    wide = plan((1000, 500), TransformSpec(300, 100, Fit.CONTAIN, position=position))
+    assert (wide.size, wide.canvas, wide.offset) == ((200, 100), (300, 100), beside)
+    tall = plan((500, 1000), TransformSpec(100, 300, Fit.CONTAIN, position=position))
+    assert (tall.size, tall.canvas, tall.offset) == ((100, 200), (100, 300), above)
+
+
+def test_a_strategy_moves_its_crop_but_never_out_of_the_source() -> None:
+    centred = plan((1000, 500), TransformSpec(200, 200, Fit.COVER))
+    assert centred.moved_to(100.7, 0, (1000, 500)).crop == (100, 0, 600, 500)
+    assert centred.moved_to(900, -40, (1000, 500)).crop == (500, 0, 1000, 500)
+    assert centred.moved_to(-5, 0, (1000, 500)).crop == (0, 0, 500, 500)

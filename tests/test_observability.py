@@ -19,6 +19,7 @@ SERVED_FIELDS = {
 }  # fmt: skip
 MISS_FIELDS = SERVED_FIELDS | {
     "source_format", "source_bytes", "source_width", "source_height", "bytes_saved", "saved_ratio",
+    "output_frames",
 }  # fmt: skip
 CONTEXT_FIELDS = {"service", "cold_start", "function_request_id", "correlation_id", "timestamp"}
 
@@ -68,6 +69,7 @@ def test_a_miss_logs_one_record_with_every_field(log_lines: Records) -> None:
     )
     assert (record["source_format"], record["output_format"]) == ("jpeg", "webp")
     assert (record["source_width"], record["output_width"]) == (2400, 200)
+    assert record["output_frames"] == 1
     assert record["bytes_saved"] == record["source_bytes"] - record["output_bytes"]
     assert 0 < record["saved_ratio"] < 1
     assert set(record["timings_ms"]) >= {"cache", "fetch", "decode", "resize", "encode", "store"}

@@ -252,15 +252,6 @@ def test_cmyk_with_its_profile_becomes_srgb() -> None:
     assert psnr(image, naive) < 40  # the profile changed the colours, as it should
 
 
-def test_an_animated_gif_gives_its_first_frame() -> None:
-    data = (CORPUS / "animated-earth.gif").read_bytes()
-    rendition, image = run(data, width=200)
-    assert rendition.output_format is GIF
-    assert getattr(image, "n_frames", 1) == 1
-    first = decode(data).convert("RGB").resize((200, 200), Image.Resampling.LANCZOS)
-    assert psnr(image, first) > 20
-
-
 @pytest.mark.parametrize(
     ("name", "expected"),
     [("flickr-6mp.jpg", JPEG), ("alpha-3mp.png", PNG), ("tree.webp", WEBP)],

@@ -6,6 +6,7 @@ natural size and the byte counts update; a screenshot goes to test-artifacts/.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -14,9 +15,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from conftest import ROOT, get
+from image_optimizer_cli.samples import ORBIT_FRAMES
 from test_cli import start_server
 
 CHROMIUM_FLAGS = [
@@ -93,8 +96,45 @@ def test_changing_width_and_format_loads_the_new_image(page: Page) -> None:
     page.screenshot(path=str(artifacts / "playground.png"), full_page=True)
 
 
+def result_for(page: Page, fragment: str) -> None:
+    page.wait_for_function(
+        f"document.querySelector('#result').dataset.url?.includes({fragment!r})"
+        " && document.body.dataset.state === 'ready'",
+        timeout=30_000,
+    )
+
+
+def test_position_focal_point_and_density_reach_the_service(page: Page, base: str) -> None:
+    page.fill("#h", "200")
+    page.fill("#w", "200")
+    page.select_option("#position", "attention")
+    result_for(page, "w=200&h=200&format=webp&position=attention")
+    assert natural_width(page, "#result") == 200
+    page.select_option("#position", "")
+    page.fill("#fx", "0.25")
+    page.select_option("#dpr", "2")
+    result_for(page, "format=webp&fx=0.25&dpr=2")
+    assert natural_width(page, "#result") == 400  # w=200 at twice the density
+    page.select_option("#position", "top")  # and a focal point: the service says which to drop
+    expect(page.locator("#error")).to_contain_text("position and fx/fy both say what a crop keeps")
+
+
+def test_an_animation_stays_animated_unless_a_still_is_asked(page: Page, base: str) -> None:
+    page.select_option("#image", "stickers/orbit.gif")
+    page.fill("#w", "160")
+    result_for(page, "stickers/orbit.gif?w=160&format=webp")
+    url = page.eval_on_selector("#result", "img => img.dataset.url")
+    with urllib.request.urlopen(base + url) as response:
+        assert Image.open(io.BytesIO(response.read())).n_frames == ORBIT_FRAMES
+    page.check("#frames")
+    result_for(page, "w=160&format=webp&frames=1")
+    url = page.eval_on_selector("#result", "img => img.dataset.url")
+    with urllib.request.urlopen(base + url) as response:
+        assert getattr(Image.open(io.BytesIO(response.read())), "n_frames", 1) == 1
+
+
 def test_every_control_has_a_label_and_the_keyboard_reaches_it(page: Page) -> None:
-    for control in ("image", "w", "h", "fit", "format", "q"):
+    for control in ("image", "w", "h", "fit", "position", "fx", "fy", "dpr", "format", "q"):
         assert page.locator(f"label[for={control}]").count() == 1, control
     page.focus("#image")
     page.keyboard.press("Tab")

@@ -153,6 +153,20 @@ class TestHits:
         assert cache_status(get("/images/logos/badge.png?format=jpeg&q=80&w=100")) == "hit"
         assert cache_status(get("/images/logos/badge.png?w=100&format=jpeg&q=81")) == "miss"
 
+    def test_a_density_a_position_and_a_still_share_or_split_entries_by_meaning(
+        self, s3_handler: Configure, redis_url: str
+    ) -> None:
+        s3_handler(REDIS_URL=redis_url)
+        image = "/images/landscapes/main.jpg"
+        assert cache_status(get(f"{image}?w=200&dpr=2")) == "miss"
+        assert cache_status(get(f"{image}?w=400")) == "hit"  # the same pixels
+        assert cache_status(get(f"{image}?w=40&h=40&position=top")) == "miss"
+        assert cache_status(get(f"{image}?w=40&h=40&fy=0")) == "miss"  # another crop
+        assert cache_status(get(f"{image}?w=40&position=top")) == "miss"
+        assert cache_status(get(f"{image}?w=40")) == "hit"  # one side crops nothing
+        assert cache_status(get(f"{image}?w=40&format=jpeg&frames=1")) == "miss"
+        assert cache_status(get(f"{image}?w=40&format=jpeg")) == "hit"  # a JPEG is one frame
+
 
 spellings = st.sampled_from(
     [

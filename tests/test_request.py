@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 from image_optimizer.errors import InvalidKey, InvalidParameter
 from image_optimizer.formats import AVIF, JPEG, PNG, WEBP
 from image_optimizer.request import accepts, parse_key, parse_query
-from image_optimizer.spec import Fit, TransformSpec
+from image_optimizer.spec import Fit, Position, TransformSpec
 
 MAX = 4096
+ALLOWED = "w, h, q, format, fit, position, fx, fy, dpr, frames"
 
 
 def parse(query: str, accept: str | None = None) -> TransformSpec:
@@ -64,8 +65,29 @@ def test_no_parameters_mean_the_source_as_it_is() -> None:
             "fit must be one of cover, contain, fill, inside, outside, got 'cover '",
             "fit",
         ),
-        ("width=400", "unknown parameter 'width'; allowed: w, h, q, format, fit", "width"),
-        ("a+b=1", "unknown parameter 'a b'; allowed: w, h, q, format, fit", "a b"),
+        ("width=400", f"unknown parameter 'width'; allowed: {ALLOWED}", "width"),
+        ("a+b=1", f"unknown parameter 'a b'; allowed: {ALLOWED}", "a b"),
+        (
+            "position=middle",
+            "position must be one of center, top, bottom, left, right, top-left, top-right, "
+            "bottom-left, bottom-right, entropy, attention, got 'middle'",
+            "position",
+        ),
+        ("fx=1.5", "fx must be a number from 0 to 1 (at most 3 decimals), got '1.5'", "fx"),
+        ("fy=0.1234", "fy must be a number from 0 to 1 (at most 3 decimals), got '0.1234'", "fy"),
+        ("fx=-0.5", "fx must be a number from 0 to 1 (at most 3 decimals), got '-0.5'", "fx"),
+        ("dpr=5", "dpr must be a number from 1 to 4 (at most 1 decimal), got '5'", "dpr"),
+        ("dpr=0.5", "dpr must be a number from 1 to 4 (at most 1 decimal), got '0.5'", "dpr"),
+        ("dpr=4.5", "dpr must be a number from 1 to 4 (at most 1 decimal), got '4.5'", "dpr"),
+        ("dpr=1.25", "dpr must be a number from 1 to 4 (at most 1 decimal), got '1.25'", "dpr"),
+        ("w=4096&dpr=1.1", "dpr 1.1 makes w 4506, more than 4096", "dpr"),
+        ("w=10&h=2049&dpr=2", "dpr 2 makes h 4098, more than 4096", "dpr"),
+        ("frames=2", "frames must be 1 (a still of the first frame), got '2'", "frames"),
+        (
+            "w=1&h=1&position=top&fx=0.2",
+            "position and fx/fy both say what a crop keeps; give one or the other",
+            "position",
+        ),
         ("w=400&w=500", "w is given more than once", "w"),
         ("w=", "w is empty; give it a value or leave it out", "w"),
         ("q", "q is empty; give it a value or leave it out", "q"),
@@ -112,12 +134,15 @@ def test_a_lower_max_dimension_is_the_limit_named() -> None:
         parse_query("w=1001", None, 1000)
 
 
-def test_allow_lists_narrow_w_h_and_q() -> None:
-    allowed = {"w": frozenset({1280, 320, 640}), "q": frozenset({80})}
+def test_allow_lists_narrow_w_h_q_and_dpr() -> None:
+    allowed = {"w": frozenset({1280, 320, 640}), "q": frozenset({80}), "dpr": frozenset({2, 1.5})}
     assert parse_query("w=0640&q=80&h=17", None, MAX, allowed) == TransformSpec(640, 17, quality=80)
+    assert parse_query("w=640&dpr=1.5", None, MAX, allowed).width == 960  # w as given is listed
     for query, message, parameter in (
         ("w=500", "w must be one of 320, 640, 1280, got '500'", "w"),
         ("q=x", "q must be one of 80, got 'x'", "q"),
+        ("dpr=3", "dpr must be one of 1.5, 2, got '3'", "dpr"),
+        ("dpr=1.55", "dpr must be one of 1.5, 2, got '1.55'", "dpr"),
     ):
         with pytest.raises(InvalidParameter) as caught:
             parse_query(query, None, MAX, allowed)
@@ -300,3 +325,59 @@ def test_combinations_of_two_fits_with_one_side_are_one_spec() -> None:
     assert len(specs) == 1
     pairs = list(itertools.combinations([fit.value for fit in Fit], 2))
     assert all(parse(f"w=3&h=4&fit={a}") != parse(f"w=3&h=4&fit={b}") for a, b in pairs)
+
+
+@pytest.mark.parametrize(
+    ("query", "width", "height"),
+    [
+        ("w=400&dpr=2", 800, None),
+        ("w=400&h=300&dpr=1.5", 600, 450),
+        ("w=3&dpr=1.5", 5, None),  # 4.5 rounds up, as people round
+        ("h=100&dpr=4", None, 400),
+        ("w=400&dpr=1", 400, None),
+        ("dpr=3", None, None),  # nothing to multiply
+    ],
+)
+def test_a_pixel_density_multiplies_the_sides(
+    query: str, width: int | None, height: int | None
+) -> None:
+    spec = parse(query)
+    assert (spec.width, spec.height) == (width, height)
+
+
+def test_a_density_and_its_product_are_one_entry() -> None:
+    assert parse("w=400&dpr=2") == parse("w=800")
+    assert parse("w=400&dpr=2").canonical() == parse("w=800").canonical()
+
+
+@pytest.mark.parametrize(
+    ("query", "position", "focus"),
+    [
+        ("w=4&h=3&position=top-left", Position.TOP_LEFT, None),
+        ("w=4&h=3&position=attention", Position.ATTENTION, None),
+        ("w=4&h=3&fx=0.25", Position.CENTER, (0.25, 0.5)),
+        ("w=4&h=3&fy=.75", Position.CENTER, (0.5, 0.75)),
+        ("w=4&h=3&fx=1&fy=0", Position.CENTER, (1.0, 0.0)),
+        ("w=4&h=3&fx=0.5&fy=.500", Position.CENTER, None),  # the centre: a centred crop
+        ("w=4&position=top", Position.CENTER, None),  # one side: nothing is cropped
+        ("w=4&h=3&fit=fill&position=top", Position.CENTER, None),
+        ("w=4&h=3&fit=contain&position=top", Position.TOP, None),  # where the picture sits
+        ("w=4&h=3&fit=contain&position=entropy", Position.CENTER, None),  # nothing to crop
+        ("w=4&h=3&fit=contain&fx=0.1", Position.CENTER, None),
+    ],
+)
+def test_where_to_crop(query: str, position: Position, focus: tuple[float, float] | None) -> None:
+    spec = parse(query)
+    assert (spec.position, spec.focus) == (position, focus)
+
+
+def test_what_changes_nothing_leaves_the_canonical_form_as_it_was() -> None:
+    assert parse("w=400&position=center&frames=1&format=jpeg").canonical() == (
+        "w=400&h=&fit=cover&format=jpeg&q=80"  # as before these parameters existed
+    )
+    assert parse("w=4&h=3&fx=0.250").canonical().endswith("&fx=0.25&fy=0.5")
+    assert (
+        parse("w=4&h=3&position=bottom-right&format=webp&frames=1")
+        .canonical()
+        .endswith("&position=bottom-right&frames=1")
+    )

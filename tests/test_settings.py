@@ -14,14 +14,20 @@ def test_defaults_with_a_bucket() -> None:
     settings = Settings.from_env({"SOURCE_BUCKET": "originals"})
     assert settings == Settings(source_bucket="originals")
     assert settings.max_dimension == 4096
+    assert settings.max_animation_frames == 300
     assert settings.cache_control == "public, max-age=86400"
 
 
 def test_allow_lists() -> None:
     settings = Settings.from_env(
-        {"SOURCE_BUCKET": "b", "ALLOWED_WIDTHS": " 320, 640,640 ", "ALLOWED_QUALITIES": "0,80"}
+        {
+            "SOURCE_BUCKET": "b",
+            "ALLOWED_WIDTHS": " 320, 640,640 ",
+            "ALLOWED_QUALITIES": "0,80",
+            "ALLOWED_DENSITIES": "1,1.5, 2.0",
+        }
     )
-    assert settings.allowed_values == {"w": {320, 640}, "q": {0, 80}}
+    assert settings.allowed_values == {"w": {320, 640}, "q": {0, 80}, "dpr": {1, 1.5, 2}}
 
 
 def test_every_variable(tmp_path: Path) -> None:
@@ -32,6 +38,7 @@ def test_every_variable(tmp_path: Path) -> None:
             "MAX_DIMENSION": "2000",
             "MAX_SOURCE_BYTES": "1000",
             "MAX_SOURCE_PIXELS": "2000",
+            "MAX_ANIMATION_FRAMES": "12",
             "CACHE_CONTROL": "public, max-age=60",
             "MEMORY_CACHE_BYTES": "4096",
         }
@@ -42,6 +49,7 @@ def test_every_variable(tmp_path: Path) -> None:
         max_dimension=2000,
         max_source_bytes=1000,
         max_source_pixels=2000,
+        max_animation_frames=12,
         cache_control="public, max-age=60",
         memory_cache_bytes=4096,
     )
@@ -55,6 +63,10 @@ def test_every_variable(tmp_path: Path) -> None:
         ({"SOURCE_DIR": "/no/such/folder"}, "SOURCE_DIR must be an existing folder"),
         ({"SOURCE_BUCKET": "b", "MAX_DIMENSION": "big"}, "MAX_DIMENSION must be an integer"),
         ({"SOURCE_BUCKET": "b", "MAX_DIMENSION": "0"}, "MAX_DIMENSION must be from 1 to 16384"),
+        (
+            {"SOURCE_BUCKET": "b", "MAX_ANIMATION_FRAMES": "0"},
+            "MAX_ANIMATION_FRAMES must be from 1 to 10000",
+        ),
         ({"SOURCE_BUCKET": "b", "MEMORY_CACHE_BYTES": "-1"}, "MEMORY_CACHE_BYTES must be from 0"),
         (
             {"SOURCE_BUCKET": "b", "ALLOWED_WIDTHS": "320,abc"},
@@ -65,6 +77,13 @@ def test_every_variable(tmp_path: Path) -> None:
             "ALLOWED_HEIGHTS must be a comma-separated list of integers from 1 to 1000",
         ),
         ({"SOURCE_BUCKET": "b", "ALLOWED_QUALITIES": "101"}, "ALLOWED_QUALITIES must be a"),
+        (
+            {"SOURCE_BUCKET": "b", "ALLOWED_DENSITIES": "1,1.25"},
+            "ALLOWED_DENSITIES must be a comma-separated list of numbers (at most 1 decimal) "
+            "from 1 to 4, got '1.25'",
+        ),
+        ({"SOURCE_BUCKET": "b", "ALLOWED_DENSITIES": "0.5"}, "from 1 to 4, got '0.5'"),
+        ({"SOURCE_BUCKET": "b", "ALLOWED_WIDTHS": "1.5"}, "list of integers from 1 to 4096"),
     ],
 )
 def test_bad_configuration_is_refused_by_name(env: dict[str, str], message: str) -> None:

@@ -82,6 +82,17 @@ def test_a_signature_survives_the_edge_normalising_the_query() -> None:
     verify(SECRET, "photos/a b.jpg", str(edge["query"]))
 
 
+def test_a_signature_on_the_newer_parameters_survives_the_edge() -> None:
+    _, query = signed("/images/a.jpg?w=0400&h=300&fx=.50&fy=0.250&dpr=1.0&frames=1")
+    [edge] = at_the_edge([query], "*/*")
+    assert str(edge["query"]).startswith("w=400&h=300&fx=0.5&fy=0.25&frames=1&s=")
+    verify(SECRET, "a.jpg", str(edge["query"]))
+    _, query = signed("/images/a.jpg?w=4&h=3&position=Entropy")
+    [edge] = at_the_edge([query], "*/*")
+    assert str(edge["query"]).startswith("w=4&h=3&position=entropy&s=")
+    verify(SECRET, "a.jpg", str(edge["query"]))
+
+
 @pytest.mark.parametrize(
     ("accept", "arrives_as"), [(CHROME, "avif"), ("image/webp", "webp"), ("*/*", None)]
 )
@@ -101,7 +112,8 @@ def test_format_auto_verifies_however_the_edge_resolves_it(
 # Known answers an outside signer must reproduce, computed independently of this code with
 # `printf '%s' MESSAGE | openssl dgst -sha256 -hmac SECRET -binary | base64 | tr '+/' '-_' |
 # tr -d '='`. The message is the documented one: the key percent-encoded ('/' kept), '?', then
-# w, h, q, format, fit, expires as name=value joined by '&', in the edge's canonical form.
+# w, h, q, format, fit, position, fx, fy, dpr, frames, expires as name=value joined by '&', in
+# the edge's canonical form.
 KNOWN_ANSWERS = [
     (
         b"a-long-enough-test-secret",
@@ -116,6 +128,20 @@ KNOWN_ANSWERS = [
         None,
         "caf%C3%A9/%C3%BC.png?w=320&h=200&format=webp&fit=contain",
         "HtxIQb1b95j0hgFr3u-J1UsCpEeMKTD2WVG767eh_jk",
+    ),
+    (
+        b"a-long-enough-test-secret",
+        "/images/a.jpg?frames=1&DPR=2.0&fy=.50&fx=0.250&fit=Cover&h=300&w=400",
+        1799999999,
+        "a.jpg?w=400&h=300&fit=cover&fx=0.25&fy=0.5&dpr=2&frames=1&expires=1799999999",
+        "kuh18lEJoCoWpySCVTRDIu8SwTiltqY_s1Vrsw_8U6U",
+    ),
+    (
+        b"a-long-enough-test-secret",
+        "/images/a.jpg?position=Top-Left&w=400&h=300",
+        None,
+        "a.jpg?w=400&h=300&position=top-left",
+        "_IT0_fzOD2lgYi8BI_WtfODPTHHKxzT0kdvWM9dMNzs",
     ),
 ]
 

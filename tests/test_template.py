@@ -130,12 +130,20 @@ def test_only_this_distribution_may_invoke_through_the_url(resources: dict[str, 
 def test_the_cache_key_is_the_transform_parameters_only(resources: dict[str, Any]) -> None:
     config = resources["ImageCachePolicy"]["Properties"]["CachePolicyConfig"]
     keyed = config["ParametersInCacheKeyAndForwardedToOrigin"]
-    strings = keyed["QueryStringsConfig"]
-    assert strings["QueryStringBehavior"] == "whitelist"
-    condition, signed, unsigned = strings["QueryStrings"]["Fn::If"]
-    assert condition == "SigningEnabled"
-    assert unsigned == list(PARAMETERS)
-    assert signed == [*PARAMETERS, *sorted(SIGNING_PARAMETERS)]  # the signature is in the key
+    # The whole query is the key because the viewer-request function (on every behaviour that
+    # reaches the Lambda) has already cut it down to the parameters below: see the edge tests.
+    assert keyed["QueryStringsConfig"] == {"QueryStringBehavior": "all"}
+    assert len([*PARAMETERS, *SIGNING_PARAMETERS]) > 10  # CloudFront's most for a name list
+    distribution = resources["Distribution"]["Properties"]["DistributionConfig"]
+    associations = distribution["DefaultCacheBehavior"]["FunctionAssociations"]
+    assert associations == [
+        {
+            "EventType": "viewer-request",
+            "FunctionARN": {
+                "Fn::GetAtt": ["ViewerRequestFunction", "FunctionMetadata.FunctionARN"]
+            },
+        }
+    ]
     assert keyed["HeadersConfig"] == {"HeaderBehavior": "none"}
     assert keyed["CookiesConfig"] == {"CookieBehavior": "none"}
     assert keyed["EnableAcceptEncodingGzip"] is False
@@ -162,6 +170,25 @@ def test_the_template_embeds_the_edge_function_file(source: dict[str, Any]) -> N
         "template.yaml is out of date: run `make embed-edge-function`"
     )
     assert "${MaxDimension}" in code
+
+
+def test_the_edge_function_fits_cloudfronts_10_kb_with_the_longest_parameters(
+    source: dict[str, Any],
+) -> None:
+    code = source["Resources"]["ViewerRequestFunction"]["Properties"]["FunctionCode"]["Fn::Sub"]
+    parameters = source["Parameters"]
+    spliced = set(re.findall(r"\$\{(\w+)\}", code))
+    assert spliced == {
+        "MaxDimension", "AllowedWidths", "AllowedHeights", "AllowedQualities", "AllowedDensities"
+    }  # fmt: skip
+    longest = code
+    for name in spliced:
+        declared = parameters[name]
+        widest = (
+            "9" * declared["MaxLength"] if "MaxLength" in declared else str(declared["MaxValue"])
+        )
+        longest = longest.replace(f"${{{name}}}", widest)
+    assert len(longest.encode("utf-8")) <= 10 * 1024
 
 
 def test_s3_is_reached_through_a_gateway_endpoint_on_the_private_routes(

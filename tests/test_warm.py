@@ -11,6 +11,7 @@ import pytest
 
 from conftest import reset_container
 from image_optimizer_cli.main import main
+from image_optimizer_cli.samples import SAMPLES
 from redis_server import RedisServer
 
 SIZES, FORMATS = "100,200", "webp,jpeg"
@@ -53,17 +54,18 @@ def test_warm_fills_redis_and_a_second_run_finds_it_all(
     code, out, _ = run([*args, "--cache", redis_url], capsys)
     assert code == 0
     first = summary(out)
+    variants = len(SAMPLES) * 4  # two sizes, two formats
     assert (first["images"], first["variants"], first["made"], first["failed"]) == (
-        "3",
-        "12",
-        "12",
+        str(len(SAMPLES)),
+        str(variants),
+        str(variants),
         "0",
     )
     stored = [k for k in shared_redis.client().keys("image-optimizer:*") if IMAGE_KEY.fullmatch(k)]
-    assert len(stored) == 12
+    assert len(stored) == variants
     code, out, _ = run([*args, "--cache", redis_url], capsys)
     assert code == 0
-    assert summary(out)["cached"] == "12"
+    assert summary(out)["cached"] == str(variants)
 
 
 def test_a_failure_in_the_middle_is_reported_and_the_rest_is_warmed(
@@ -73,7 +75,12 @@ def test_a_failure_in_the_middle_is_reported_and_the_rest_is_warmed(
     code, out, err = run([*args, "--cache", redis_url, "--concurrency", "2"], capsys)
     assert code == 1
     result = summary(out)
-    assert (result["images"], result["made"], result["failed"]) == ("4", "12", "4")
+    made = len(SAMPLES) * 4
+    assert (result["images"], result["made"], result["failed"]) == (
+        str(len(SAMPLES) + 1),
+        str(made),
+        "4",
+    )
     failures = [line for line in err.splitlines() if line.startswith("failed:")]
     assert len(failures) == 4
     assert all("m-broken/cut.jpg" in line and "corrupt_image" in line for line in failures)

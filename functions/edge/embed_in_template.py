@@ -2,7 +2,7 @@
 
 CloudFront Functions take their code as a string in the template; the file stays the one
 source (node tests run it), and this script writes it into the ViewerRequestFunction's
-``FunctionCode`` block, with the limits on w, h and q taken from the template's MaxDimension
+``FunctionCode`` block, with the limits on w, h, q and dpr taken from the template's MaxDimension
 and Allowed* parameters (through !Sub) so that the edge and the function refuse the same values.
 Run by `make embed-edge-function`; a test fails when the two differ.
 """
@@ -21,8 +21,9 @@ _BLOCK = re.compile(r"(      FunctionCode: !Sub \|\n)((?:        .*\n|\n)+)")
 # What the file says for local tests -> what CloudFormation substitutes from the parameters.
 SUBSTITUTIONS = {
     "var MAX_DIMENSION = 4096;": "var MAX_DIMENSION = ${MaxDimension};",
-    "var ALLOWED = { w: [], h: [], q: [] };": (
-        "var ALLOWED = { w: [${AllowedWidths}], h: [${AllowedHeights}], q: [${AllowedQualities}] };"
+    "var ALLOWED = { w: [], h: [], q: [], dpr: [] };": (
+        "var ALLOWED = { w: [${AllowedWidths}], h: [${AllowedHeights}], q: [${AllowedQualities}], "
+        "dpr: [${AllowedDensities}] };"
     ),
 }
 

@@ -6,13 +6,27 @@
 // ignores `Vary: Accept`). A value the Lambda would refuse is refused here with the same 400,
 // without reaching the origin. template.yaml embeds this file; tests/edge runs it under node.
 
-var PARAMETERS = ['w', 'h', 'q', 'format', 'fit'];
+var PARAMETERS = ['w', 'h', 'q', 'format', 'fit', 'position', 'fx', 'fy', 'dpr', 'frames'];
 var MAX_DIMENSION = 4096; // template.yaml puts its MaxDimension parameter here
 var FORMATS = { jpeg: 'jpeg', jpg: 'jpeg', png: 'png', webp: 'webp', avif: 'avif', gif: 'gif', auto: 'auto' };
 var FORMAT_NAMES = 'jpeg, jpg, png, webp, avif, gif, auto';
-var FITS = ['cover', 'contain', 'fill', 'inside', 'outside'];
-var RANGES = { w: [1, MAX_DIMENSION], h: [1, MAX_DIMENSION], q: [0, 100] };
-var ALLOWED = { w: [], h: [], q: [] }; // template.yaml puts its Allowed* parameters here
+var CHOICES = {
+    fit: ['cover', 'contain', 'fill', 'inside', 'outside'],
+    position: ['center', 'top', 'bottom', 'left', 'right', 'top-left', 'top-right', 'bottom-left',
+        'bottom-right', 'entropy', 'attention'],
+};
+// Each number's form, its range and how a refusal describes it.
+var SIDE = [/^[0-9]{1,9}$/, 1, MAX_DIMENSION, 'an integer from 1 to ' + MAX_DIMENSION];
+var FRACTION = [/^([01]|[01]?\.[0-9]{1,3})$/, 0, 1, 'a number from 0 to 1 (at most 3 decimals)'];
+var NUMBERS = {
+    w: SIDE,
+    h: SIDE,
+    q: [/^[0-9]{1,9}$/, 0, 100, 'an integer from 0 to 100'],
+    fx: FRACTION,
+    fy: FRACTION,
+    dpr: [/^[1-4](\.[0-9])?$/, 1, 4, 'a number from 1 to 4 (at most 1 decimal)'],
+};
+var ALLOWED = { w: [], h: [], q: [], dpr: [] }; // template.yaml puts its Allowed* parameters here
 var SHOWN_VALUE_CHARS = 40;
 // A signed URL's parameters pass through as they are; the function checks them. They reach it
 // only when the template puts them in the cache key, which it does when signing is on.
@@ -21,6 +35,7 @@ var SIGNING = { expires: /^[0-9]{1,12}$/, s: /^[A-Za-z0-9_-]{1,128}$/ };
 function handler(event) {
     var request = event.request;
     if (request.uri.indexOf('/images/') !== 0) {
+        request.querystring = {}; // read by nothing there, and the whole query is the cache key
         return request;
     }
     var result = normalise(request.querystring || {}, header(request.headers, 'accept'));
@@ -75,6 +90,20 @@ function normalise(querystring, accept) {
         }
         canonical[parameter] = checked.value;
     }
+    if (canonical.position !== undefined && (canonical.fx !== undefined || canonical.fy !== undefined)) {
+        return { error: 'position and fx/fy both say what a crop keeps; give one or the other', parameter: 'position' };
+    }
+    var sides = ['w', 'h'];
+    for (var s = 0; s < sides.length && canonical.dpr !== undefined; s++) {
+        // As the Lambda rounds a side times the density: half up.
+        var side = Math.floor(Number(canonical[sides[s]]) * Number(canonical.dpr) + 0.5);
+        if (side > MAX_DIMENSION) {
+            return { error: 'dpr ' + given.dpr + ' makes ' + sides[s] + ' ' + side + ', more than ' + MAX_DIMENSION, parameter: 'dpr' };
+        }
+    }
+    if (canonical.dpr === '1') {
+        delete canonical.dpr; // the density of a plain request
+    }
     if (canonical.format === 'auto') {
         var negotiated = negotiate(accept);
         if (negotiated) {
@@ -102,22 +131,25 @@ function normalise(querystring, accept) {
 }
 
 function check(name, raw) {
-    if (RANGES[name]) {
-        var digits = /^[0-9]{1,9}$/.test(raw);
-        var allowed = ALLOWED[name];
+    var number = NUMBERS[name];
+    if (number) {
+        var valid = number[0].test(raw);
+        var allowed = ALLOWED[name] || [];
         if (allowed.length) {
-            if (!digits || allowed.indexOf(Number(raw)) < 0) {
+            if (!valid || allowed.indexOf(Number(raw)) < 0) {
                 var listed = allowed.slice().sort(function (a, b) { return a - b; }).join(', ');
                 return { error: name + ' must be one of ' + listed + ', got ' + shown(raw) };
             }
-            return { value: String(Number(raw)) };
+        } else if (!valid || Number(raw) < number[1] || Number(raw) > number[2]) {
+            return { error: name + ' must be ' + number[3] + ', got ' + shown(raw) };
         }
-        var low = RANGES[name][0];
-        var high = RANGES[name][1];
-        if (!digits || Number(raw) < low || Number(raw) > high) {
-            return { error: name + ' must be an integer from ' + low + ' to ' + high + ', got ' + shown(raw) };
+        return { value: String(Number(raw)) }; // 0400 -> 400, .50 -> 0.5, 2.0 -> 2
+    }
+    if (name === 'frames') {
+        if (raw !== '1') {
+            return { error: 'frames must be 1 (a still of the first frame), got ' + shown(raw) };
         }
-        return { value: String(Number(raw)) };
+        return { value: raw };
     }
     var lower = raw.toLowerCase();
     if (name === 'format') {
@@ -126,8 +158,8 @@ function check(name, raw) {
         }
         return { value: FORMATS[lower] };
     }
-    if (FITS.indexOf(lower) < 0) {
-        return { error: 'fit must be one of ' + FITS.join(', ') + ', got ' + shown(raw) };
+    if (CHOICES[name].indexOf(lower) < 0) {
+        return { error: name + ' must be one of ' + CHOICES[name].join(', ') + ', got ' + shown(raw) };
     }
     return { value: lower };
 }

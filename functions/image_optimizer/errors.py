@@ -83,6 +83,13 @@ class OutputTooLarge(OptimizerError):
         )
 
 
+class TooManyFrames(OptimizerError):
+    """An animation has more frames than ``MAX_ANIMATION_FRAMES``."""
+
+    status = 413
+    code = "too_many_frames"
+
+
 class UnsupportedImage(OptimizerError):
     """The source is not an image in one of the enabled web formats."""
 

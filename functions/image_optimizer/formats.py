@@ -26,6 +26,7 @@ class OutputFormat:
     encoder_options: MappingProxyType[str, Any] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    animates: bool = False  # it can carry every frame of an animation
 
     @property
     def has_alpha(self) -> bool:
@@ -53,9 +54,13 @@ PNG = OutputFormat(
     None,
     MappingProxyType({"compress_level": 6}),
 )
-WEBP = OutputFormat("webp", "WEBP", "image/webp", _RGBA, 80, MappingProxyType({"method": 4}))
-AVIF = OutputFormat("avif", "AVIF", "image/avif", _RGBA, 50, MappingProxyType({"speed": 8}))
-GIF = OutputFormat("gif", "GIF", "image/gif", ("RGBA", "RGB", "L"), None)
+WEBP = OutputFormat(
+    "webp", "WEBP", "image/webp", _RGBA, 80, MappingProxyType({"method": 4}), animates=True
+)
+AVIF = OutputFormat(
+    "avif", "AVIF", "image/avif", _RGBA, 50, MappingProxyType({"speed": 8}), animates=True
+)
+GIF = OutputFormat("gif", "GIF", "image/gif", ("RGBA", "RGB", "L"), None, animates=True)
 
 OUTPUT_FORMATS: MappingProxyType[str, OutputFormat] = MappingProxyType(
     {"jpeg": JPEG, "jpg": JPEG, "png": PNG, "webp": WEBP, "avif": AVIF, "gif": GIF}

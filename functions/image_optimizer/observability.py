@@ -73,6 +73,7 @@ class RequestRecord:
                     source_bytes=served.source_bytes,
                     source_width=rendition.source_width,
                     source_height=rendition.source_height,
+                    output_frames=rendition.frames,
                     bytes_saved=saved,
                     saved_ratio=round(saved / served.source_bytes, 4) if served.source_bytes else 0,
                 )

@@ -6,22 +6,26 @@ Everything a client sends is checked here, and every refusal is an `InvalidParam
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
+from enum import StrEnum
 from types import MappingProxyType
 from urllib.parse import unquote_to_bytes
 
 from image_optimizer.errors import InvalidKey, InvalidParameter
 from image_optimizer.formats import AVIF, OUTPUT_FORMATS, WEBP, OutputFormat
-from image_optimizer.spec import Fit, TransformSpec
+from image_optimizer.spec import Fit, Position, TransformSpec
 
 IMAGES_PREFIX = "/images/"
-PARAMETERS = ("w", "h", "q", "format", "fit")
+PARAMETERS = ("w", "h", "q", "format", "fit", "position", "fx", "fy", "dpr", "frames")
 MAX_KEY_BYTES = 1024  # S3's own limit on object keys
 MAX_QUERY_CHARS = 2048
 _AUTO = "auto"
 _FORMAT_CHOICES = (*OUTPUT_FORMATS, _AUTO)
 _DIGITS = re.compile(r"[0-9]{1,9}")
+_FRACTION = re.compile(r"[01]|[01]?\.[0-9]{1,3}")  # fx, fy: 0 to 1, at most three decimals
+_DENSITY = re.compile(r"[1-4](\.[0-9])?")  # dpr: 1 to 4, at most one decimal
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SHOWN_VALUE_CHARS = 40
@@ -31,13 +35,13 @@ def parse_query(
     raw_query: str,
     accept: str | None,
     max_dimension: int,
-    allowed: Mapping[str, frozenset[int]] = MappingProxyType({}),
+    allowed: Mapping[str, frozenset[float]] = MappingProxyType({}),
     extra: tuple[str, ...] = (),
 ) -> TransformSpec:
     """Validate the query string (as sent, still percent-encoded) into a spec.
 
     ``accept`` is the request's Accept header, used only to resolve ``format=auto``;
-    ``allowed`` narrows w, h or q to a set of values (ALLOWED_WIDTHS and friends);
+    ``allowed`` narrows w, h, q or dpr to a set of values (ALLOWED_WIDTHS and friends);
     ``extra`` names parameters accepted besides the transform's (a URL signature's).
     """
     params = split_query(raw_query, extra)
@@ -47,8 +51,37 @@ def parse_query(
     height = _integer(params, "h", 1, max_dimension, allowed.get("h"))
     quality = _integer(params, "q", 0, 100, allowed.get("q"))
     output_format, negotiated = _output_format(params.get("format"), accept)
-    fit = _fit(params.get("fit"))
-    return TransformSpec(width, height, fit, output_format, quality, negotiated)
+    fit = _choice(params.get("fit"), "fit", Fit.COVER)
+    position = _choice(params.get("position"), "position", Position.CENTER)
+    fx, fy = _fraction(params, "fx"), _fraction(params, "fy")
+    density = _density(params.get("dpr"), allowed.get("dpr"))
+    still = _frames(params.get("frames"))
+    focus = None
+    if fx is not None or fy is not None:
+        if "position" in params:
+            raise InvalidParameter(
+                "position and fx/fy both say what a crop keeps; give one or the other",
+                parameter="position",
+            )
+        focus = (0.5 if fx is None else fx, 0.5 if fy is None else fy)
+    sides = {"w": _scaled(width, density), "h": _scaled(height, density)}
+    for name, side in sides.items():
+        if side is not None and side > max_dimension:
+            raise InvalidParameter(
+                f"dpr {params['dpr']} makes {name} {side}, more than {max_dimension}",
+                parameter="dpr",
+            )
+    return TransformSpec(
+        sides["w"],
+        sides["h"],
+        fit,
+        output_format,
+        quality,
+        negotiated,
+        position,
+        focus,
+        still,
+    )
 
 
 def parse_key(raw_key: str, *, percent_encoded: bool) -> str:
@@ -136,18 +169,14 @@ def _invalid(what: str, message: str) -> InvalidKey | InvalidParameter:
 
 
 def _integer(
-    params: dict[str, str], name: str, low: int, high: int, allowed: frozenset[int] | None
+    params: dict[str, str], name: str, low: int, high: int, allowed: frozenset[float] | None
 ) -> int | None:
     raw = params.get(name)
     if raw is None:
         return None
     valid = _DIGITS.fullmatch(raw) is not None
     if allowed:
-        if not valid or int(raw) not in allowed:
-            listed = ", ".join(str(value) for value in sorted(allowed))
-            raise InvalidParameter(
-                f"{name} must be one of {listed}, got {_shown(raw)}", parameter=name
-            )
+        _check_listed(name, raw, valid, allowed)
     elif not valid or not low <= int(raw) <= high:
         raise InvalidParameter(
             f"{name} must be an integer from {low} to {high}, got {_shown(raw)}", parameter=name
@@ -155,15 +184,65 @@ def _integer(
     return int(raw)
 
 
-def _fit(raw: str | None) -> Fit:
+def _fraction(params: dict[str, str], name: str) -> float | None:
+    raw = params.get(name)
     if raw is None:
-        return Fit.COVER
-    try:
-        return Fit(raw)
-    except ValueError:
-        allowed = ", ".join(fit.value for fit in Fit)
+        return None
+    if _FRACTION.fullmatch(raw) is None or float(raw) > 1:
         raise InvalidParameter(
-            f"fit must be one of {allowed}, got {_shown(raw)}", parameter="fit"
+            f"{name} must be a number from 0 to 1 (at most 3 decimals), got {_shown(raw)}",
+            parameter=name,
+        )
+    return float(raw)
+
+
+def _density(raw: str | None, allowed: frozenset[float] | None) -> float:
+    if raw is None:
+        return 1.0
+    valid = _DENSITY.fullmatch(raw) is not None
+    if allowed:
+        _check_listed("dpr", raw, valid, allowed)
+    elif not valid or float(raw) > 4:
+        raise InvalidParameter(
+            f"dpr must be a number from 1 to 4 (at most 1 decimal), got {_shown(raw)}",
+            parameter="dpr",
+        )
+    return float(raw)
+
+
+def _check_listed(name: str, raw: str, valid: bool, allowed: frozenset[float]) -> None:
+    """Refuse ``raw`` unless it is well formed (``valid``) and one of the ``allowed`` values."""
+    if not valid or float(raw) not in allowed:
+        listed = ", ".join(f"{value:g}" for value in sorted(allowed))  # 2, 1.5: as the edge writes
+        raise InvalidParameter(f"{name} must be one of {listed}, got {_shown(raw)}", parameter=name)
+
+
+def _frames(raw: str | None) -> bool:
+    if raw is None:
+        return False
+    if raw != "1":
+        raise InvalidParameter(
+            f"frames must be 1 (a still of the first frame), got {_shown(raw)}", parameter="frames"
+        )
+    return True
+
+
+def _scaled(side: int | None, density: float) -> int | None:
+    """A side in output pixels: a page's CSS pixels times the screen's pixel density."""
+    return None if side is None else math.floor(side * density + 0.5)  # half up, as people do
+
+
+def _choice[Choice: StrEnum](raw: str | None, name: str, default: Choice) -> Choice:
+    """One of the values of ``default``'s enumeration, or ``default`` when not given."""
+    if raw is None:
+        return default
+    choices = type(default)
+    try:
+        return choices(raw)
+    except ValueError:
+        allowed = ", ".join(choice.value for choice in choices)
+        raise InvalidParameter(
+            f"{name} must be one of {allowed}, got {_shown(raw)}", parameter=name
         ) from None
 
 

@@ -26,7 +26,7 @@ from image_optimizer.cache import (
 )
 from image_optimizer.errors import TimeBudgetExceeded
 from image_optimizer.results import ResultStore, results_from_settings
-from image_optimizer.settings import Settings
+from image_optimizer.settings import DEFAULT_MAX_ANIMATION_FRAMES, Settings
 from image_optimizer.sources import Source, source_from_settings
 from image_optimizer.spec import TransformSpec
 from image_optimizer.timing import Stopwatch
@@ -57,6 +57,7 @@ class ImageService:
         spans: Spans = no_spans,
         max_output_bytes: float = math.inf,
         results: ResultStore | None = None,
+        max_frames: int = DEFAULT_MAX_ANIMATION_FRAMES,
     ) -> None:
         self.source = source
         self.cache = cache
@@ -64,6 +65,7 @@ class ImageService:
         self._max_source_pixels = max_source_pixels
         self._spans = spans
         self._max_output_bytes = max_output_bytes
+        self._max_frames = max_frames
 
     @classmethod
     def from_settings(cls, settings: Settings, max_output_bytes: float = math.inf) -> ImageService:
@@ -76,6 +78,7 @@ class ImageService:
             xray_spans() if settings.tracing_enabled else no_spans,
             max_output_bytes,
             results_from_settings(settings),
+            settings.max_animation_frames,
         )
 
     @contextmanager
@@ -112,7 +115,9 @@ class ImageService:
                     # stopped as soon as its output passes what the caller can send.
                     limit = math.inf if self.results is not None else self._max_output_bytes
                     with self._spans("transform"):  # the pipeline times its own stages
-                        rendition = render(data, spec, self._max_source_pixels, deadline, limit)
+                        rendition = render(
+                            data, spec, self._max_source_pixels, deadline, limit, self._max_frames
+                        )
                     for stage, milliseconds in rendition.timings.items():
                         timings.add(stage, milliseconds)
                     image = _cacheable(rendition)

@@ -9,10 +9,12 @@ each variable with its default.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 MEBIBYTE = 1024 * 1024
+DEFAULT_MAX_ANIMATION_FRAMES = 300  # ten seconds at 30 frames a second
 MIN_SIGNING_SECRET_CHARS = 16  # a shorter HMAC key is guessable; stored secrets are held to it too
 
 
@@ -28,6 +30,7 @@ class Settings:
     max_dimension: int = 4096
     max_source_bytes: int = 32 * MEBIBYTE
     max_source_pixels: int = 50_000_000
+    max_animation_frames: int = DEFAULT_MAX_ANIMATION_FRAMES
     cache_control: str = "public, max-age=86400"
     memory_cache_bytes: int = 0
     redis_url: str | None = None
@@ -43,8 +46,8 @@ class Settings:
     s3_max_attempts: int = 3
     tracing_enabled: bool = False
     response_margin_ms: int = 1000
-    allowed_values: Mapping[str, frozenset[int]] = field(default_factory=dict)
-    """Allow-lists by parameter name (w, h, q); a parameter not listed takes its whole range."""
+    allowed_values: Mapping[str, frozenset[float]] = field(default_factory=dict)
+    """Allow-lists by parameter name (w, h, q, dpr); one not listed takes its whole range."""
     signing_secret: bytes | None = field(default=None, repr=False)
     signing_secret_name: str | None = None  # an SSM parameter or Secrets Manager secret holding it
     results_bucket: str | None = None  # where results too large for a response are kept
@@ -69,12 +72,13 @@ class Settings:
         max_dimension = _integer(env, "MAX_DIMENSION", defaults.max_dimension, 1, 16384)
         allowed = {
             parameter: values
-            for parameter, variable, high in (
-                ("w", "ALLOWED_WIDTHS", max_dimension),
-                ("h", "ALLOWED_HEIGHTS", max_dimension),
-                ("q", "ALLOWED_QUALITIES", 100),
+            for parameter, variable, low, high, decimals in (
+                ("w", "ALLOWED_WIDTHS", 1, max_dimension, 0),
+                ("h", "ALLOWED_HEIGHTS", 1, max_dimension, 0),
+                ("q", "ALLOWED_QUALITIES", 0, 100, 0),
+                ("dpr", "ALLOWED_DENSITIES", 1, 4, 1),
             )
-            if (values := _integer_set(env, variable, 1 if parameter != "q" else 0, high))
+            if (values := _number_set(env, variable, low, high, decimals))
         }
         return cls(
             source_bucket=bucket,
@@ -84,6 +88,9 @@ class Settings:
             max_source_bytes=_integer(env, "MAX_SOURCE_BYTES", defaults.max_source_bytes, 1, 2**40),
             max_source_pixels=_integer(
                 env, "MAX_SOURCE_PIXELS", defaults.max_source_pixels, 1, 2**31
+            ),
+            max_animation_frames=_integer(
+                env, "MAX_ANIMATION_FRAMES", defaults.max_animation_frames, 1, 10_000
             ),
             cache_control=_optional(env, "CACHE_CONTROL") or defaults.cache_control,
             memory_cache_bytes=_integer(env, "MEMORY_CACHE_BYTES", 0, 0, 2**40),
@@ -164,19 +171,23 @@ def _bounded[N: (int, float)](
     return value
 
 
-def _integer_set(env: Mapping[str, str], name: str, low: int, high: int) -> frozenset[int]:
+def _number_set(
+    env: Mapping[str, str], name: str, low: int, high: int, decimals: int
+) -> frozenset[float]:
     raw = env.get(name, "").strip()
     if not raw:
         return frozenset()
-    values = set()
+    form = re.compile(rf"[0-9]+(\.[0-9]{{1,{decimals}}})?" if decimals else "[0-9]+")
+    kind = f"numbers (at most {decimals} decimal)" if decimals else "integers"
+    values: set[float] = set()
     for item in raw.split(","):
         item = item.strip()
-        if not item.isdigit() or not low <= int(item) <= high:
+        if not form.fullmatch(item) or not low <= float(item) <= high:
             raise ConfigurationError(
-                f"{name} must be a comma-separated list of integers from {low} to {high}, "
+                f"{name} must be a comma-separated list of {kind} from {low} to {high}, "
                 f"got {item!r}"
             )
-        values.add(int(item))
+        values.add(float(item) if decimals else int(item))
     return frozenset(values)
 
 

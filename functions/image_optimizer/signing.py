@@ -5,9 +5,11 @@ carry ``expires``, a Unix time after which the URL stops working. The message si
 
     <key>?<canonical query>
 
-where the canonical query is the parameters in the order w, h, q, format, fit, expires, in the
-form the CloudFront Function forwards them (names and values in lower case, ``jpg`` as ``jpeg``,
-numbers without leading zeros, ``fit`` dropped when only one side is given). So a URL signed
+where the canonical query is the parameters in the order w, h, q, format, fit, position, fx,
+fy, dpr, frames, expires, in the form the CloudFront Function forwards them (names and values in
+lower case, ``jpg`` as ``jpeg``, numbers in their shortest form: no leading zeros, no trailing
+zeros after a decimal point, ``.5`` as ``0.5`` and ``2.0`` as ``2``; ``fit`` dropped when only
+one side is given, ``dpr`` when it is 1). So a URL signed
 here still verifies after the edge has normalised it; and one signed with ``format=auto`` also
 verifies once the edge has resolved ``auto`` to avif, to webp, or to nothing.
 
@@ -22,6 +24,7 @@ import hmac
 import re
 import time
 from collections.abc import Mapping
+from decimal import Decimal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from image_optimizer.errors import OptimizerError
@@ -37,7 +40,7 @@ _NEGOTIABLE = (None, "avif", "webp")  # what format=auto may arrive as
 # The forms the CloudFront Function lets through; anything else cannot be a signature we made.
 _SIGNATURE_FORM = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _EXPIRES_FORM = re.compile(r"[0-9]{1,12}")
-_ASCII_DIGITS = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[0-9]*\.?[0-9]+")
 _UNAVAILABLE = "signed URLs cannot be checked right now, so nothing is served; try again later"
 
 
@@ -152,7 +155,15 @@ def _canonical(params: Mapping[str, str]) -> dict[str, str]:
         value = lowered.get(name)
         if value is None:
             continue
-        if _ASCII_DIGITS.fullmatch(value):
-            value = str(int(value))
+        if _DECIMAL.fullmatch(value):
+            value = _shortest(value)
         canonical[name] = _ALIASES.get(value, value) if name == "format" else value
+    if canonical.get("dpr") == "1":
+        del canonical["dpr"]  # as the edge drops it
     return canonical
+
+
+def _shortest(number: str) -> str:
+    """A decimal as JavaScript's ``String(Number(x))`` writes it (for the values the edge lets
+    through): ``007`` is ``7``, ``.50`` is ``0.5``, ``2.0`` is ``2``."""
+    return format(Decimal(number).normalize(), "f")

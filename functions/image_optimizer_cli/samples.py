@@ -1,17 +1,19 @@
 """Sample images for `image-optimizer serve` with no --source: drawn here, so nothing is downloaded.
 
 They exercise what matters: a large photo-like JPEG, a phone-style JPEG whose EXIF orientation
-must be applied, and a PNG with transparency.
+must be applied, a PNG with transparency and an animated GIF.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
 
-SAMPLES = ("landscapes/main.jpg", "photos/portrait.jpg", "logos/badge.png")
+SAMPLES = ("landscapes/main.jpg", "photos/portrait.jpg", "logos/badge.png", "stickers/orbit.gif")
+ORBIT_FRAMES = 24
 _ORIENTATION_TAG = 0x0112
 
 
@@ -21,6 +23,7 @@ def ensure_samples(folder: Path) -> Path:
         "landscapes/main.jpg": _landscape,
         "photos/portrait.jpg": _rotated_portrait,
         "logos/badge.png": _badge,
+        "stickers/orbit.gif": _orbit,
     }
     for key in SAMPLES:
         path = folder / key
@@ -72,3 +75,19 @@ def _badge(path: Path) -> None:
     draw.ellipse((160, 160, 640, 640), fill=(250, 250, 240, 200))
     draw.rectangle((340, 220, 460, 580), fill=(30, 120, 90, 255))
     image.save(path, "PNG")
+
+
+def _orbit(path: Path) -> None:
+    """A moon going round a planet on a transparent background, once every 24 frames, forever."""
+    frames = []
+    for index in range(ORBIT_FRAMES):
+        frame = Image.new("RGBA", (320, 320), (0, 0, 0, 0))
+        draw = ImageDraw.Draw(frame)
+        draw.ellipse((110, 110, 210, 210), fill=(40, 110, 200, 255))
+        angle = 2 * math.pi * index / ORBIT_FRAMES
+        x, y = 160 + 120 * math.cos(angle), 160 + 120 * math.sin(angle)
+        draw.ellipse((x - 18, y - 18, x + 18, y + 18), fill=(230, 200, 120, 255))
+        frames.append(frame)
+    frames[0].save(
+        path, "GIF", save_all=True, append_images=frames[1:], duration=60, loop=0, disposal=2
+    )

@@ -101,16 +101,21 @@ PIPELINES: dict[str, Pipeline] = {"ours": ours, "naive": naive, "vips": vips}
 
 
 def sources(folder: Path) -> dict[str, bytes]:
-    photo = Image.open(CORPUS / "flickr-6mp.jpg")
-    large = folder / "generated-24mp.jpg"
-    if not large.exists():  # 6000x4000, upscaled from the 6 MP photo
-        photo.resize((6000, 4000), Image.Resampling.LANCZOS).save(large, "JPEG", quality=90)
     return {
         "6MP jpeg": (CORPUS / "flickr-6mp.jpg").read_bytes(),
         "12MP jpeg (orient 6)": (CORPUS / "phone-12mp-orient6-icc.jpg").read_bytes(),
-        "24MP jpeg": large.read_bytes(),
+        "24MP jpeg": large_photo(folder).read_bytes(),
         "3MP png rgba": (CORPUS / "alpha-3mp.png").read_bytes(),
     }
+
+
+def large_photo(folder: Path) -> Path:
+    """A 24 MP JPEG (6000x4000, upscaled from the corpus' 6 MP photo), made once."""
+    large = folder / "generated-24mp.jpg"
+    if not large.exists():
+        photo = Image.open(CORPUS / "flickr-6mp.jpg")
+        photo.resize((6000, 4000), Image.Resampling.LANCZOS).save(large, "JPEG", quality=90)
+    return large
 
 
 def reference(data: bytes, size: tuple[int, int]) -> Image.Image:
@@ -231,9 +236,14 @@ def peak_memory_mb(path: Path, width: int, output: OutputFormat) -> float:
     return float(result.stdout)
 
 
-def main() -> None:
+def scratch_folder() -> Path:
     folder = Path(tempfile.gettempdir()) / "image-optimizer-bench"
     folder.mkdir(exist_ok=True)
+    return folder
+
+
+def main() -> None:
+    folder = scratch_folder()
     jobs = sources(folder)
     print(
         f"pipeline benchmark: median of {ROUNDS} after a warm-up, one core, bytes in -> bytes out"

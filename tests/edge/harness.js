@@ -10,8 +10,8 @@ const SOURCE = path.join(__dirname, '..', '..', 'functions', 'edge', 'viewer-req
 function loadHandler(allowed) {
     let code = fs.readFileSync(SOURCE, 'utf8');
     if (allowed) {
-        const lists = { w: [], h: [], q: [], ...allowed };
-        code = code.replace('var ALLOWED = { w: [], h: [], q: [] };', `var ALLOWED = ${JSON.stringify(lists)};`);
+        const lists = { w: [], h: [], q: [], dpr: [], ...allowed };
+        code = code.replace('var ALLOWED = { w: [], h: [], q: [], dpr: [] };', `var ALLOWED = ${JSON.stringify(lists)};`);
     }
     const context = vm.createContext({});
     vm.runInContext(code, context, { filename: SOURCE });

@@ -64,6 +64,14 @@ test('fit is dropped when only one side is given', () => {
     assert.equal(keys(run([['w', '400'], ['fit', 'fill']])), 'w=400');
 });
 
+test('crop positions, focal points, densities and stills in their shortest spelling', () => {
+    assert.equal(keys(run([['frames', '1'], ['DPR', '2.0'], ['fy', '.50'], ['fx', '0.250'], ['w', '4'], ['h', '3']])),
+        'w=4&h=3&fx=0.25&fy=0.5&dpr=2&frames=1');
+    assert.equal(keys(run([['position', 'Top-Left'], ['w', '4'], ['h', '3']])), 'w=4&h=3&position=top-left');
+    assert.equal(keys(run([['fx', '1'], ['fy', '0.000'], ['dpr', '1.5']])), 'fx=1&fy=0&dpr=1.5');
+    assert.equal(keys(run([['w', '400'], ['dpr', '1.0']])), 'w=400'); // the density of a plain request
+});
+
 test('values the Lambda refuses get the same 400 here', () => {
     for (const [pairs, message, parameter] of [
         [[['w', 'abc']], "w must be an integer from 1 to 4096, got 'abc'", 'w'],
@@ -75,6 +83,16 @@ test('values the Lambda refuses get the same 400 here', () => {
         [[['w', '1'], ['w', '2']], 'w is given more than once', 'w'],
         [[['q', '']], 'q is empty; give it a value or leave it out', 'q'],
         [[['w', '%zz']], 'w has invalid percent-encoding', 'w'],
+        [[['position', 'middle']], 'position must be one of center, top, bottom, left, right, top-left, '
+            + "top-right, bottom-left, bottom-right, entropy, attention, got 'middle'", 'position'],
+        [[['fx', '1.5']], "fx must be a number from 0 to 1 (at most 3 decimals), got '1.5'", 'fx'],
+        [[['fy', '0.1234']], "fy must be a number from 0 to 1 (at most 3 decimals), got '0.1234'", 'fy'],
+        [[['dpr', '0.5']], "dpr must be a number from 1 to 4 (at most 1 decimal), got '0.5'", 'dpr'],
+        [[['dpr', '1e0']], "dpr must be a number from 1 to 4 (at most 1 decimal), got '1e0'", 'dpr'],
+        [[['frames', '2']], "frames must be 1 (a still of the first frame), got '2'", 'frames'],
+        [[['position', 'top'], ['fy', '0.2']], 'position and fx/fy both say what a crop keeps; give one or the other', 'position'],
+        [[['w', '4096'], ['dpr', '1.1']], 'dpr 1.1 makes w 4506, more than 4096', 'dpr'],
+        [[['h', '2049'], ['dpr', '2.0']], 'dpr 2.0 makes h 4098, more than 4096', 'dpr'],
     ]) {
         const response = run(pairs);
         assert.equal(response.statusCode, 400);
@@ -90,9 +108,11 @@ test('a huge value is cut short in the message', () => {
     assert.ok(error.message.length < 120);
 });
 
-test('other paths pass untouched', () => {
+test('other paths pass without their query, which would only split the cache', () => {
     const request = viewerRequest('/health', query([['anything', 'x']]), '');
-    assert.equal(handler(request), request.request);
+    const forwarded = handler(request);
+    assert.equal(forwarded.uri, '/health');
+    assert.equal(Object.keys(forwarded.querystring).length, 0);
 });
 
 test('allow-lists narrow w, h and q with the same message as the function', () => {
@@ -103,6 +123,11 @@ test('allow-lists narrow w, h and q with the same message as the function', () =
     assert.equal(error.message, "w must be one of 320, 640, 1280, got '500'");
     assert.equal(JSON.parse(request([['q', 'x']]).body.data).error.message, "q must be one of 80, got 'x'");
     assert.equal(keys(request([['h', '17']])), 'h=17'); // h is not narrowed
+    const dense = loadHandler({ dpr: [2, 1.5, 1] });
+    const densities = (pairs) => dense(viewerRequest('/images/a.jpg', query(pairs), ''));
+    assert.equal(keys(densities([['w', '400'], ['dpr', '1.5']])), 'w=400&dpr=1.5');
+    assert.equal(keys(densities([['w', '400'], ['dpr', '2.0']])), 'w=400&dpr=2');
+    assert.equal(JSON.parse(densities([['dpr', '3']]).body.data).error.message, "dpr must be one of 1, 1.5, 2, got '3'");
 });
 
 test("names and values that are Object's own properties are plain strings here", () => {
@@ -110,7 +135,7 @@ test("names and values that are Object's own properties are plain strings here",
     for (const name of builtins) {
         assert.equal(keys(run([['w', '400'], [name, '1']])), 'w=400', name);
         assert.equal(keys(run([['w', '400'], [name.toUpperCase(), 'x']])), 'w=400', name);
-        for (const parameter of ['format', 'fit', 'w']) {
+        for (const parameter of ['format', 'fit', 'position', 'fx', 'dpr', 'frames', 'w']) {
             const response = run([[parameter, name]]);
             assert.equal(response.statusCode, 400, `${parameter}=${name}`);
             assert.equal(JSON.parse(response.body.data).error.parameter, parameter);

@@ -22,6 +22,11 @@ function imageUrl(formatOverride) {
   const format = formatOverride === undefined ? $('format').value : formatOverride;
   if (format) params.set('format', format);
   if ($('fit').value && $('w').value && $('h').value) params.set('fit', $('fit').value);
+  // In the order the service checks them, so that the URL shown is the canonical one.
+  for (const name of ['position', 'fx', 'fy', 'dpr']) {
+    if ($(name).value) params.set(name, $(name).value);
+  }
+  if ($('frames').checked) params.set('frames', '1');
   const key = $('image').value.split('/').map(encodeURIComponent).join('/');
   const query = params.toString();
   return `/images/${key}${query ? `?${query}` : ''}`;
