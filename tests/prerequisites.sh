@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# The programs `make test` needs besides Python and its packages: node (the CloudFront Function's
-# tests), redis-server (the cache's tests) and chromium (the playground's browser test).
+# The programs `make test` needs besides Python and its packages: node 20 or later and npm (the
+# CloudFront Function's tests, and the cold-start benchmark's Node + sharp peer), redis-server
+# (the cache's tests) and chromium (the playground's browser test).
 # On Debian and Ubuntu, what is missing is installed from the distribution's packages when this
 # user may (root, or sudo without a password). Otherwise it stops at once with one line per
 # missing program saying how to get it, rather than letting a test fail on it later.
 set -uo pipefail
 
-declare -A package=([node]=nodejs [redis-server]=redis-server [chromium]=chromium)
+declare -A package=([node]=nodejs [npm]=npm [redis-server]=redis-server [chromium]=chromium)
 declare -A how_to_get=(
-  [node]="node: Node.js 18 or later, from your package manager (nodejs) or https://nodejs.org"
+  [node]="node: Node.js 20 or later, from your package manager (nodejs) or https://nodejs.org"
+  [npm]="npm: from your package manager (npm; NodeSource's nodejs includes it) or https://nodejs.org"
   [redis-server]="redis-server: Redis 6 or later, from your package manager (redis-server, redis) or https://redis.io/downloads"
   [chromium]="chromium: a Chromium named 'chromium' on PATH, from your package manager (Debian: chromium)"
 )
 
 missing() {
   local program
-  for program in node redis-server chromium; do
+  for program in node npm redis-server chromium; do
+    if [ "$program" = node ] && command -v node >/dev/null; then
+      # sharp, in the cold-start benchmark, needs Node.js 20 (Debian 12's own is 18)
+      node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || echo node
+      continue
+    fi
     command -v "$program" >/dev/null || echo "$program"
   done
 }

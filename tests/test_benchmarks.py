@@ -44,9 +44,6 @@ def test_the_pipeline_benchmark_times_and_scores_all_three_pipelines(
 
 
 def test_the_pipeline_benchmarks_side_measurements_run(pipeline_benchmark: object) -> None:
-    cold_start = pipeline_benchmark.cold_start_ms(runs=1)  # type: ignore[attr-defined]
-    assert len(cold_start) == 3
-    assert all(milliseconds > 0 for milliseconds in cold_start)
     peak = pipeline_benchmark.peak_memory_mb(CORPUS / "exif-orient6.jpg", 200, WEBP)  # type: ignore[attr-defined]
     assert peak > 0
     cost = pipeline_benchmark.cost_per_million  # type: ignore[attr-defined]
@@ -74,8 +71,10 @@ def test_the_purge_designs_benchmark_prints_its_table() -> None:
     )  # fmt: skip
     rows = {line.split("  ")[0].strip(): line.split() for line in result.stdout.splitlines()[2:]}
     assert set(rows) == {"index (ours)", "generation", "hash"}
-    assert float(rows["generation"][-1]) > 500  # purged variants left in memory, in KB
-    assert float(rows["index (ours)"][-1]) < 50
+    left = {name: float(row[-1]) for name, row in rows.items()}  # after a purge, in KB
+    assert left["generation"] > 500  # its purged variants stay until their TTL
+    # Redis' own accounting moves by tens of KB between rounds: a ratio, not a floor.
+    assert left["index (ours)"] < left["generation"] / 8
 
 
 def test_the_animation_and_crop_benchmark_reports_both_tables() -> None:
@@ -98,3 +97,18 @@ def test_the_animation_and_crop_benchmark_reports_both_tables() -> None:
         for strategy in ("centre", "entropy", "attention")
     ]
     assert crops[1].split()[-1] == "1.00"  # the centre against itself
+
+
+def test_the_cold_start_benchmark_prints_both_stacks_and_the_goals() -> None:
+    """Builds the function and the layer as `sam build` does and installs the Node peer from
+    its lock file, the first time (the package registries are reachable from CI)."""
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "cold_start" / "cold_start.py"), "--rounds", "1"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {line[:46].split()[0] + " " + line[34:46].strip() for line in result.stdout.splitlines()
+            if line.startswith("(")}  # fmt: skip
+    assert rows >= {"(a) ours", "(a) node+sharp", "(b) ours", "(c) ours", "(c) node+sharp"}
+    assert "(a) miss from S3: ours" in result.stdout
+    assert "(b) hit from Redis: ours" in result.stdout

@@ -88,6 +88,10 @@ def test_head_answers_like_get_without_the_body() -> None:
     full = get("/images/logos/badge.png?w=100")
     assert head["headers"]["ETag"] == full["headers"]["ETag"]
     assert head["headers"]["Content-Length"] == full["headers"]["Content-Length"]
+    for target in ("/images/no/such.jpg", "/images/a.jpg?w=abc", "/health"):
+        head, full = get(target, "HEAD"), get(target)
+        assert (head["statusCode"], head["headers"]) == (full["statusCode"], full["headers"])
+        assert (head["body"], bool(full["body"])) == ("", True), target
 
 
 def test_format_auto_without_avif_or_webp_keeps_the_source_format() -> None:

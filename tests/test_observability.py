@@ -112,27 +112,6 @@ def test_refusals_log_their_code_and_no_stack_trace(
     assert len(log_lines()) == 1
 
 
-def test_s3_access_denied_is_told_apart_from_a_missing_key_in_the_log(
-    log_lines: Records, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from botocore.exceptions import ClientError
-
-    def denied(**_: Any) -> None:
-        raise ClientError(
-            {"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}},
-            "GetObject",
-        )
-
-    get("/images/nothing.jpg")
-    monkeypatch.setattr(app.service().source._client, "get_object", denied)  # type: ignore[attr-defined]
-    response = get("/images/secret.jpg")
-    missing, forbidden = requests_in(log_lines())
-    assert response["statusCode"] == forbidden["status"] == missing["status"] == 404
-    assert missing["error_reason"] == "s3_no_such_key"
-    assert forbidden["error_reason"] == "s3_access_denied"
-    assert "access" not in response["body"]
-
-
 def test_a_fault_of_ours_logs_its_stack_trace_once(
     log_lines: Records, monkeypatch: pytest.MonkeyPatch, s3_handler: Callable[..., None]
 ) -> None:

@@ -44,7 +44,10 @@ class FaultyS3:
     def __init__(self, upstream: str) -> None:
         self.mode = "pass"
         self.requests = 0
+        self.connections = 0
         self.seen: list[str] = []
+        self.authorizations: list[str] = []
+        self.tokens: list[str | None] = []
         target = urlsplit(upstream)
         faults = self
 
@@ -54,9 +57,15 @@ class FaultyS3:
             def log_message(self, *_: object) -> None:
                 return
 
+            def setup(self) -> None:
+                faults.connections += 1
+                super().setup()
+
             def _any(self) -> None:
                 faults.requests += 1
                 faults.seen.append(f"{self.command} {self.path}")
+                faults.authorizations.append(self.headers.get("Authorization", ""))
+                faults.tokens.append(self.headers.get("X-Amz-Security-Token"))
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if faults.mode == "drop":
                     self.connection.close()  # no status line at all
@@ -135,6 +144,7 @@ def test_access_denied_is_a_404_that_the_log_tells_apart(
     assert response["statusCode"] == 404
     assert error_of(response)["code"] == "image_not_found"
     assert faulty_s3.requests == 1  # not retried: a denial is an answer
+    assert "access" not in response["body"]  # the client is told no more than for a missing key
     [record] = [line for line in log_lines() if line.get("message") == "request"]
     assert record["error_reason"] == "s3_access_denied"
 

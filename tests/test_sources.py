@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from conftest import BUCKET, PREFIX
 from image_optimizer.errors import ImageNotFound, SourceTooLarge
 from image_optimizer.sources.folder import FolderSource
-from image_optimizer.sources.s3 import S3Source
+from image_optimizer.sources.s3 import S3Error, S3Source
 
 
 class TestFolder:
@@ -64,13 +63,10 @@ class TestS3:
         assert keys == ["logos/badge.png"]
         assert "corpus/tree.webp" in S3Source(BUCKET, PREFIX, 100).list_keys()
 
-    def test_one_client_for_every_fetch(self, s3: Any) -> None:
-        s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}x/y.bin", Body=b"hello")
-        source = S3Source(BUCKET, PREFIX, 100)
-        source.fetch("x/y.bin")
-        client = source._client
-        source.fetch("x/y.bin")
-        assert source._client is client
+    def test_keys_are_percent_encoded_once(self, s3: Any) -> None:
+        for key in ("a b/ü+x.jpg", "odd/100%25 ~(1)!.png", "q?/h#.gif"):
+            s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}{key}", Body=key.encode())
+            assert S3Source(BUCKET, PREFIX, 100).fetch(key) == key.encode()
 
     def test_missing(self, s3: Any) -> None:
         with pytest.raises(ImageNotFound):
@@ -82,5 +78,5 @@ class TestS3:
             S3Source(BUCKET, PREFIX, 4999).fetch("big.bin")
 
     def test_a_missing_bucket_is_not_hidden_as_a_missing_image(self, s3_endpoint: str) -> None:
-        with pytest.raises(ClientError, match="NoSuchBucket"):
+        with pytest.raises(S3Error, match="404 NoSuchBucket"):
             S3Source("bucket-that-is-not-there", "", 100).fetch("a.jpg")

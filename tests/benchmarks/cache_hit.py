@@ -95,8 +95,8 @@ def run(workdir: Path, server: RedisServer, rounds: int) -> None:
 
     def memory_hit_unobserved() -> None:
         with serving(memory_service):
-            app.app.append_context(record=RequestRecord("GET", event["rawPath"]))
-            response = app.app.resolve(event, LocalContext())
+            record = RequestRecord("GET", event["rawPath"])
+            response = app.respond(app.Request.of(event), LocalContext(), record)
             assert response["headers"]["X-Cache"] == "hit"
 
     http = make_server("127.0.0.1", 0, app.lambda_handler, access_log=None)

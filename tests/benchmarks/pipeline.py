@@ -5,14 +5,12 @@ RGBA PNG; 400 and 1200 px wide; JPEG, WebP, AVIF) it times bytes in -> bytes out
 ROUNDS after a warm-up, the three pipelines interleaved, with matched encoder settings, and
 scores each output against a careful reference (full decode, EXIF orientation, one LANCZOS
 resize) with two scores: SSIM on luma, and SSIMULACRA2 (libjxl's perceptual metric, 100 for
-identical, 90 visually lossless, 70 high quality). Then: what the jobs would cost on Lambda, the
-handler's import time and its clients' build time in fresh processes, and the peak memory of the
-largest job.
+identical, 90 visually lossless, 70 high quality). Then: what the jobs would cost on Lambda and
+the peak memory of the largest job. (A new container's first request is cold_start/'s table.)
 """
 
 from __future__ import annotations
 
-import compileall
 import io
 import math
 import os
@@ -186,36 +184,6 @@ def cost_per_million(milliseconds: float) -> float:
     return gigabyte_seconds * LAMBDA_ARM64_USD_PER_GB_SECOND * 1e6 + LAMBDA_USD_PER_MILLION_REQUESTS
 
 
-def cold_start_ms(runs: int = 7) -> tuple[float, float, float]:
-    """Medians over fresh processes of what a new container pays, in order: importing the
-    handler (Lambda's init); what its first cache hit adds (the service and the Redis client);
-    what its first miss adds on top (the S3 client and Pillow). Each is made or imported on
-    first use; making a client connects nothing, so no server is needed."""
-    # The deployed function carries bytecode (`sam build` compiles it); PYTHONDONTWRITEBYTECODE
-    # would otherwise have every fresh process compile the package from source.
-    compileall.compile_dir(ROOT / "functions" / "image_optimizer", quiet=1)
-    code = (
-        "import time; started = time.perf_counter()\n"
-        "import image_optimizer.app as app\n"
-        "imported = time.perf_counter()\n"
-        "built = app.service(); built.cache._client\n"
-        "hit = time.perf_counter()\n"
-        "built.source._client; import image_optimizer.pipeline\n"
-        "print(*((later - earlier) * 1000 for earlier, later in\n"
-        "        ((started, imported), (imported, hit), (hit, time.perf_counter()))))\n"
-    )
-    env = {**os.environ, "SOURCE_BUCKET": "bench", "REDIS_URL": "redis://127.0.0.1:1/0"}
-    samples = [
-        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                       check=True).stdout.split()
-        for _ in range(runs)
-    ]  # fmt: skip
-    init, first_hit, first_miss = (
-        statistics.median(map(float, column)) for column in zip(*samples, strict=True)
-    )
-    return init, first_hit, first_miss
-
-
 def peak_memory_mb(path: Path, width: int, output: OutputFormat) -> float:
     code = (
         "import sys\n"
@@ -295,12 +263,6 @@ def main() -> None:
         f"Lambda arm64 at {LAMBDA_MEMORY_MB} MB, per million transforms with requests: "
         f"mean job ({mean_ms:.0f} ms) ${cost_per_million(mean_ms):.2f}, "
         f"median job ({median_ms:.0f} ms) ${cost_per_million(median_ms):.2f}"
-    )
-    init_ms, first_hit_ms, first_miss_ms = cold_start_ms()
-    print(
-        f"cold start: importing the handler (init) {init_ms:.0f} ms; then a first cache hit adds "
-        f"{first_hit_ms:.0f} ms (Redis client), a first miss another {first_miss_ms:.0f} ms "
-        "(S3 client, Pillow)"
     )
     largest = folder / "generated-24mp.jpg"
     print(

@@ -11,8 +11,6 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from image_optimizer.cache import CachedImage, CacheKey, CacheUnavailable
 from image_optimizer.errors import ResultUnavailable
 from image_optimizer.results import IMMUTABLE, original_prefix, result_path
@@ -45,6 +43,10 @@ class S3ResultStore:
         return f"s3://{self._bucket}/results/ (kept {self._days} days)"
 
     def put(self, key: CacheKey, image: CachedImage) -> str:
+        # botocore is imported on use, as boto3 is: a container that never stores a large
+        # result (most) does not pay for it.
+        from botocore.exceptions import BotoCoreError, ClientError
+
         path = result_path(key, image)
         try:
             self._client.put_object(
@@ -61,6 +63,8 @@ class S3ResultStore:
         return f"/{path}"
 
     def purge(self, image_key: str) -> int:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         prefix = original_prefix(image_key)
         try:
             pages = self._client.get_paginator("list_objects_v2").paginate(
