@@ -96,3 +96,15 @@ def test_a_source_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     image.write_bytes(b"not a folder")
     with pytest.raises(ConfigurationError, match="SOURCE_DIR must be an existing folder"):
         Settings.from_env({"SOURCE_DIR": str(image)})
+
+
+def test_every_variable_read_is_documented() -> None:
+    """docs/configuration.md lists each variable settings.py reads."""
+    root = Path(__file__).resolve().parents[1]
+    code = (root / "functions" / "image_optimizer" / "settings.py").read_text()
+    read = set(re.findall(r'"([A-Z][A-Z0-9]+_[A-Z0-9_]+)"', code))  # its variables' names
+    table = (root / "docs" / "configuration.md").read_text()
+    listed = {name for row in table.splitlines() if row.startswith("| `")
+              for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])}  # fmt: skip
+    assert len(read) > 30
+    assert read <= listed, sorted(read - listed)

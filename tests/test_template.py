@@ -501,6 +501,9 @@ def test_viewer_headers_and_tls(resources: dict[str, Any]) -> None:
     security = headers["SecurityHeadersConfig"]
     assert security["ContentTypeOptions"] == {"Override": True}
     assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    # The origin never sees format=auto behind the edge function: the policy says it varies.
+    vary = {"Header": "Vary", "Value": "Accept", "Override": False}
+    assert headers["CustomHeadersConfig"]["Items"] == [vary]
     condition, custom, default = config["ViewerCertificate"]["Fn::If"]
     assert condition == "HasCustomDomain"
     assert custom["MinimumProtocolVersion"] == "TLSv1.2_2021"

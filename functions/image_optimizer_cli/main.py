@@ -1,4 +1,5 @@
-"""The `image-optimizer` command: `serve` the handler locally, `invoke` it on an event file.
+"""The `image-optimizer` command: `serve` the handler locally, `invoke` it on an event file,
+`warm` and `purge` a cache, `sign` a URL, `check` a deployment's promises.
 
 Configuration reaches the handler the way it does on Lambda, through environment variables
 (SOURCE_DIR, SOURCE_BUCKET, SOURCE_PREFIX, REDIS_URL, MEMORY_CACHE_BYTES, ...): the options below
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from image_optimizer import __version__
 from image_optimizer.errors import OptimizerError
 from image_optimizer.settings import ConfigurationError
+from image_optimizer_cli.cost import EXAMPLES
 from image_optimizer_cli.lambda_events import LocalContext, response_body
 from image_optimizer_cli.readable import ReadableStream
 from image_optimizer_cli.samples import SAMPLES, ensure_samples
@@ -136,6 +138,44 @@ def _parser() -> argparse.ArgumentParser:
     )
     sign.add_argument("--secret-file", type=Path, metavar="FILE", help="read the secret from FILE")
     sign.set_defaults(run=_sign)
+
+    check = commands.add_parser(
+        "check",
+        help="try the README's promises on a running deployment (or the local server)",
+        description="Ask URL for an image, a cache hit, format=auto, a bad parameter, a missing "
+        "image, a 304, and (given the secret) signed and unsigned URLs, and the Function URL "
+        "directly; print a row per promise and exit 1 if one is broken. Nothing is written.",
+    )
+    check.add_argument("url", help="the CloudFront URL (or http://127.0.0.1:3000)")
+    check.add_argument("--key", required=True, help="an image that exists, e.g. photos/a.jpg")
+    check.add_argument("--width", type=int, default=160, help="a width the deployment allows")
+    check.add_argument(
+        "--function-url", metavar="URL", help="the stack's FunctionUrl output: must refuse"
+    )
+    check.add_argument("--secret-file", type=Path, metavar="FILE", help="the signing secret")
+    check.set_defaults(run=_check)
+
+    cost = commands.add_parser(
+        "cost",
+        help="model a month of traffic: each cache tier's hit ratio and the bill per service",
+        description="Estimate CloudFront, Origin Shield and Redis hit ratios, invocations, peak "
+        "concurrency and the monthly bill for some traffic. Start from --site and change what "
+        "differs; the model and its assumptions are described in cost.py and the README.",
+    )
+    cost.add_argument("--site", choices=sorted(EXAMPLES), default="shop", help="a starting point")
+    for name, kind, what in (
+        ("--requests", float, "image requests a month"),
+        ("--originals", int, "distinct original images asked for"),
+        ("--variants", int, "distinct URLs per original (sizes x formats)"),
+        ("--zipf", float, "popularity skew: 0.6 flat ... 1.2 a few images get most requests"),
+        ("--kb", float, "the mean result, in KB"),
+        ("--edges", int, "CloudFront edge locations the audience is spread over"),
+        ("--edge-hours", float, "how long an edge keeps an object nobody asks for"),
+        ("--redis-ttl", float, "REDIS_CACHE_EXPIRATION_SECONDS"),
+    ):
+        cost.add_argument(name, type=kind, help=what)
+    cost.add_argument("--no-shield", action="store_true", help="without Origin Shield")
+    cost.set_defaults(run=_cost)
     return parser
 
 
@@ -333,13 +373,7 @@ def _listed(text: str) -> list[str]:
 def _sign(args: argparse.Namespace) -> int:
     from image_optimizer.signing import sign_url
 
-    if args.secret_file is not None:
-        try:
-            secret = args.secret_file.read_text(encoding="utf-8").strip()
-        except OSError as error:
-            raise UsageError(f"cannot read {args.secret_file}: {error.strerror}") from None
-    else:
-        secret = os.environ.get("SIGNING_SECRET", "").strip()
+    secret = _secret(args.secret_file)
     if not secret:
         raise UsageError("no secret: set SIGNING_SECRET or pass --secret-file")
     expires = None if args.expires_in is None else int(time.time()) + args.expires_in
@@ -348,6 +382,59 @@ def _sign(args: argparse.Namespace) -> int:
     except (ValueError, OptimizerError) as error:
         raise UsageError(str(error)) from None
     return 0
+
+
+def _secret(path: Path | None) -> str:
+    """The signing secret from ``path``, else from SIGNING_SECRET; empty when neither has it."""
+    if path is None:
+        return os.environ.get("SIGNING_SECRET", "").strip()
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+
+
+def _check(args: argparse.Namespace) -> int:
+    from image_optimizer_cli.check import Deployment, run_checks, table
+
+    if not args.url.startswith(("http://", "https://")):
+        raise UsageError(f"URL must start with http:// or https://, got {args.url!r}")
+    secret = _secret(args.secret_file)
+    deployment = Deployment(args.url, args.key.strip("/"), secret.encode() if secret else None)
+    outcomes = list(run_checks(deployment, args.width, args.function_url))
+    print(table(outcomes))
+    broken = sum(outcome.held is False for outcome in outcomes)
+    print(f"{broken} of {len(outcomes)} promises broken" if broken else "every promise held")
+    return EXIT_FAILED if broken else 0
+
+
+def _cost(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from image_optimizer_cli.cost import Deployment, estimate, report
+
+    traffic = replace(
+        EXAMPLES[args.site],
+        **_given(args, requests="requests", originals="originals", variants="variants",
+                 zipf="zipf", result_kb="kb"),
+    )  # fmt: skip
+    deployment = replace(
+        Deployment(origin_shield=not args.no_shield),
+        **_given(args, edges="edges", edge_hours="edge_hours", redis_ttl="redis_ttl"),
+    )
+    if min(traffic.requests, traffic.originals, traffic.variants, traffic.result_kb) <= 0:
+        raise UsageError("--requests, --originals, --variants and --kb must be positive")
+    print("\n".join(report(traffic, deployment, estimate(traffic, deployment))))
+    return 0
+
+
+def _given(args: argparse.Namespace, **fields: str) -> dict[str, Any]:
+    """Field name -> the value of its option, for the options that were given."""
+    return {
+        field: getattr(args, option)
+        for field, option in fields.items()
+        if getattr(args, option) is not None
+    }
 
 
 def _configure_source(source: str | None) -> None:
