@@ -37,23 +37,24 @@ def start_server(
     *args: str, env: dict[str, str], stdout: int = subprocess.DEVNULL
 ) -> tuple[subprocess.Popen[str], str]:
     # Standard error goes to a file, not a pipe: a pipe nobody reads after the banner fills up,
-    # and then every request's access-log line blocks its thread for good.
-    log = tempfile.NamedTemporaryFile("w+", prefix="serve-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "image_optimizer_cli.main", "serve", "--port", "0", *args],
-        stderr=log,
-        stdout=stdout,
-        text=True,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        match = BANNER.search(Path(log.name).read_text())
-        if match:
-            return process, match.group(1)
-        time.sleep(0.05)
-    process.kill()
-    raise AssertionError(f"the server did not start: {Path(log.name).read_text()[-2000:]}")
+    # and then every request's access-log line blocks its thread for good. The file is removed
+    # once the banner is read; the server keeps writing to its own descriptor.
+    with tempfile.NamedTemporaryFile("w+", prefix="serve-", suffix=".log") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "image_optimizer_cli.main", "serve", "--port", "0", *args],
+            stderr=log,
+            stdout=stdout,
+            text=True,
+            env=env,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None:
+            match = BANNER.search(Path(log.name).read_text())
+            if match:
+                return process, match.group(1)
+            time.sleep(0.05)
+        process.kill()
+        raise AssertionError(f"the server did not start: {Path(log.name).read_text()[-2000:]}")
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

@@ -128,6 +128,22 @@ def test_the_edge_and_the_lambda_agree(
         assert forwarded == direct, (query, edge)
 
 
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "image/avif;q=0.5,image/webp", "image/avif;q=0,image/webp", "image/avif;q=0.000",
+        "image/avif; Q=1", "image/avif;q=1.000", "image/avif;q=.5", "image/avif;q=0.5abc",
+        "image/avif;q=inf", "image/avif;q=Infinity", "image/avif;q=nan", "image/avif;q==1",
+        "image/avif;q=", "image/avif;q=2", "image/avif;q=0x1", "image/avif;q=1e0",
+        "image/avif;q=+0.5", "image/avif;q=0.0001", "IMAGE/WEBP;level=1;q=0.1",
+    ],
+)  # fmt: skip
+def test_the_edge_and_the_lambda_read_accept_alike(accept: str) -> None:
+    [edge] = at_the_edge(["format=auto"], accept)
+    forwarded = lambda_outcome(str(edge["query"]), "")
+    assert forwarded == lambda_outcome("format=auto", accept), (accept, edge)
+
+
 def _without_case(error: object) -> object:
     return {k: str(v).lower() for k, v in error.items()} if isinstance(error, dict) else error
 

@@ -163,6 +163,14 @@ def test_a_focal_point_is_kept_as_near_the_centre_as_the_source_allows(
 
 
 @pytest.mark.parametrize(
+    ("focus", "top"), [((0.5, 0.5), 375), ((0.5, 0.3), 175), ((0.2, 0.05), 0), ((0.5, 0.95), 750)]
+)
+def test_a_focal_point_moves_a_tall_crop_up_and_down(focus: tuple[float, float], top: int) -> None:
+    result = plan((500, 1000), TransformSpec(200, 100, Fit.COVER, focus=focus))
+    assert result.crop == (0, top, 500, top + 250)
+
+
+@pytest.mark.parametrize(
     ("position", "beside", "above"),
     [
         (Position.CENTER, (50, 0), (0, 50)),
@@ -186,3 +194,5 @@ def test_a_strategy_moves_its_crop_but_never_out_of_the_source() -> None:
     assert centred.moved_to(100.7, 0, (1000, 500)).crop == (100, 0, 600, 500)
     assert centred.moved_to(900, -40, (1000, 500)).crop == (500, 0, 1000, 500)
     assert centred.moved_to(-5, 0, (1000, 500)).crop == (0, 0, 500, 500)
+    tall = plan((500, 1000), TransformSpec(200, 100, Fit.COVER))  # a crop that starts lower
+    assert tall.moved_to(0, 10.5, (500, 1000)).crop == (0, 10, 500, 260)

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from conftest import BUCKET, PREFIX, decoded, error_of, get, invoke_event, load_event
-from image_optimizer import app
+from image_optimizer import __version__, app
 from image_optimizer.cache import CachedImage, cache_key
 from image_optimizer.request import parse_query
 from image_optimizer.service import entity_tag
@@ -178,8 +178,54 @@ def test_other_methods_are_405_with_allow(method: str) -> None:
 def test_health() -> None:
     response = get("/health")
     assert response["statusCode"] == 200
-    assert json.loads(response["body"])["status"] == "ok"
+    assert response["body"] == f'{{"status":"ok","version":"{__version__}"}}'  # compact JSON
     assert response["headers"]["Cache-Control"] == "no-store"
+
+
+def test_the_refusals_say_what_to_do_instead() -> None:
+    assert (
+        error_of(get("/health", "POST"))["message"] == "POST is not allowed here; use GET or HEAD"
+    )
+    long = "x" * 300
+    assert error_of(get(f"/{long}"))["message"] == (
+        f"no route for '/{long[:199]}'; images are at /images/<key>"
+    )
+
+
+def test_a_fault_of_ours_says_only_that(
+    s3_handler: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3_handler()
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("a bug, with internals in its message")
+
+    monkeypatch.setattr(app.service(), "serve", broken)
+    response = get("/images/landscapes/main.jpg?w=100")
+    assert response["statusCode"] == 500
+    assert response["body"] == (
+        '{"error":{"code":"internal_error",'
+        '"message":"something went wrong on our side; it has been logged"}}'
+    )
+
+
+def test_without_signing_s_and_expires_are_unknown_parameters() -> None:
+    for query in ("w=50&s=abc", "w=50&expires=1999999999"):
+        response = get(f"/images/landscapes/main.jpg?{query}")
+        assert response["statusCode"] == 400
+        assert error_of(response)["parameter"] == query.split("&")[1].split("=")[0]
+
+
+def test_max_animation_frames_is_configurable(s3_handler: Callable[..., None], s3: Any) -> None:
+    frames = [gradient((40, 30)).rotate(angle) for angle in (0, 90, 180)]
+    body = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}three-frames.gif", Body=body)
+    s3_handler(MAX_ANIMATION_FRAMES="2")
+    response = get("/images/three-frames.gif?format=webp")
+    assert response["statusCode"] == 413
+    assert error_of(response)["code"] == "too_many_frames"
+    s3_handler(MAX_ANIMATION_FRAMES="3")
+    assert get("/images/three-frames.gif?format=webp")["statusCode"] == 200
 
 
 def test_a_source_over_max_source_bytes_is_413(s3_handler: Callable[..., None]) -> None:

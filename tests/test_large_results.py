@@ -22,6 +22,7 @@ from image_optimizer import app
 from image_optimizer.cache import CachedImage, Elsewhere, cache_key
 from image_optimizer.cache.memory import MemoryCache
 from image_optimizer.cache.redis import decode_value, encode_value
+from image_optimizer.errors import OutputTooLarge
 from image_optimizer.pipeline import render
 from image_optimizer.request import parse_query
 from image_optimizer.results import IMMUTABLE
@@ -74,6 +75,16 @@ class TestTheService:
             assert (served.image.elsewhere is not None) == kept_elsewhere
             assert served.image.size == size
 
+    def test_without_a_results_store_too_large_is_refused_and_nothing_kept(
+        self, originals: Path
+    ) -> None:
+        cache = MemoryCache(10**8)
+        service = ImageService(FolderSource(originals, 10**9), cache, 10**8, max_output_bytes=1000)
+        spec = parse_query(QUERY, None, 4096)
+        with pytest.raises(OutputTooLarge):
+            service.serve(NOISE, spec)
+        assert cache.get(cache_key(NOISE, spec)) is None
+
     def test_a_kept_result_is_found_again_without_making_it(
         self, originals: Path, tmp_path: Path
     ) -> None:
@@ -112,6 +123,23 @@ class TestTheService:
         assert served.cache_status == "miss"  # made and kept again
         assert served.image.elsewhere is not None
         assert served.image.elsewhere.location != "/results/x"
+
+    def test_a_kept_result_is_trusted_an_hour_less_than_the_bucket_keeps_it(
+        self, originals: Path, s3: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        s3.create_bucket(Bucket="results-for-a-day")
+        now = time.time()
+        monkeypatch.setattr(time, "time", lambda: now)
+        service = ImageService(
+            FolderSource(originals, 10**9),
+            MemoryCache(10**8),
+            10**8,
+            max_output_bytes=1000,
+            results=S3ResultStore("results-for-a-day", days=1),
+        )
+        served = service.serve(NOISE, parse_query(QUERY, None, 4096))
+        assert served.image.elsewhere is not None
+        assert served.image.elsewhere.until == now + 86400 - 3600
 
 
 class TestTheHandler:
@@ -158,6 +186,23 @@ class TestTheHandler:
         )
         assert lifetimes is not None
         assert all(95 <= int(seconds) <= 100 for seconds in lifetimes.groups())
+
+    def test_a_redirect_into_the_bucket_lasts_an_hour_less_than_the_bucket_keeps_it(
+        self, s3_handler: Configure, s3: Any
+    ) -> None:
+        s3.create_bucket(Bucket="results-for-a-day")
+        s3_handler(
+            RESULTS_BUCKET="results-for-a-day",
+            RESULTS_DAYS="1",
+            CACHE_CONTROL="public, max-age=86400, s-maxage=31536000",
+        )
+        response = get(f"/images/{NOISE}?{QUERY}")
+        assert response["statusCode"] == 302
+        lifetimes = re.fullmatch(
+            r"public, max-age=(\d+), s-maxage=(\d+)", response["headers"]["Cache-Control"]
+        )
+        assert lifetimes is not None
+        assert all(82_790 <= int(seconds) <= 82_800 for seconds in lifetimes.groups())
 
     def test_without_a_results_store_it_is_still_a_413(self, s3_handler: Configure) -> None:
         s3_handler()

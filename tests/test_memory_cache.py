@@ -92,18 +92,30 @@ def test_the_cache_key_is_the_documented_sha256() -> None:
 
 def test_a_purge_removes_every_variant_of_its_original_and_nothing_else() -> None:
     cache = MemoryCache(1000)
-    main = original_of("landscapes/main.jpg")
-    for name in ("w100", "w200"):
-        put(cache, name, image(100), main)
-    put(cache, "w100", image(100), original_of("other.jpg"))
+    main, other = original_of("landscapes/main.jpg"), original_of("other.jpg")
+    put(cache, "w100", image(100), other)
+    put(cache, "w100", image(300), main)
+    put(cache, "w200", image(200), main)
     assert cache.purge("landscapes/main.jpg") == 2
     assert cache.get(key("w100", main)) is None
     assert cache.get(key("w200", main)) is None
-    assert cache.get(key("w100", original_of("other.jpg"))) is not None
+    assert cache.get(key("w100", other)) is not None
     assert cache.purge("landscapes/main.jpg") == 0
-    for name in ("a", "b", "c", "d", "e", "f", "g"):  # the purged bytes are free again
-        put(cache, name, image(140), "third")
-    assert all(cache.get(key(name, "third")) is not None for name in "abcdefg")
+    for name in "abcde":  # the purged bytes are free again: 100 + 5 x 180 fill the cache
+        put(cache, name, image(180), "third")
+    assert all(cache.get(key(name, "third")) is not None for name in "abcde")
+    assert cache.get(key("w100", other)) is not None  # the least recent, and still held
+
+
+def test_a_purge_finds_the_variants_left_after_evictions_and_replacements() -> None:
+    cache = MemoryCache(300)
+    main = original_of("landscapes/main.jpg")
+    for name in ("w100", "w200", "w300", "w200"):  # w200 replaced: the most recent now
+        put(cache, name, image(100, name), main)
+    put(cache, "w400", image(100), "another")  # evicts w100
+    assert cache.purge("landscapes/main.jpg") == 2
+    assert (cache.get(key("w200", main)), cache.get(key("w300", main))) == (None, None)
+    assert cache.get(key("w400", "another")) is not None
 
 
 def test_an_image_made_before_a_purge_is_not_stored_after_it() -> None:
@@ -116,6 +128,18 @@ def test_an_image_made_before_a_purge_is_not_stored_after_it() -> None:
     assert cache.get(key("w100", main)) is None
     new.store(image(10, "new"))
     assert cache.get(key("w100", main)) == image(10, "new")
+
+
+def test_every_purge_outdates_the_claims_made_before_it() -> None:
+    cache = MemoryCache(1000)
+    main = original_of("landscapes/main.jpg")
+    claims = []
+    for _ in range(3):
+        claims.append(cache.claim(key("w100", main), time.monotonic() + 1))
+        cache.purge("landscapes/main.jpg")
+    for claim in claims:
+        claim.store(image(10, "outdated"))
+    assert cache.get(key("w100", main)) is None
 
 
 def test_the_etag_is_a_128_bit_blake2b_of_the_bytes() -> None:

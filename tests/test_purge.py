@@ -111,6 +111,17 @@ def statuses(service: ImageService, key: str) -> list[str]:
     return [service.serve(key, parse_query(query, None, 4096)).cache_status for query in QUERIES]
 
 
+def message_of(prefix: str, length: int) -> list[str]:
+    """Keys whose message body is exactly ``length`` bytes long."""
+    keys: list[str] = []
+    while len(json.dumps({"keys": keys})) < length - 2000:
+        keys.append(f"{prefix}{len(keys):04d}/{'x' * 900}.jpg")
+    missing = length - len(json.dumps({"keys": [*keys, ""]}))
+    keys.append(f"{prefix}{'y' * (missing - len(prefix))}")
+    assert len(json.dumps({"keys": keys})) == length
+    return keys
+
+
 def received(queue_url: str) -> list[list[str]]:
     messages = boto3.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
     return [json.loads(message["Body"])["keys"] for message in messages.get("Messages", [])]
@@ -147,7 +158,7 @@ class TestThePurgeFunction:
         assert received(queue) == [["landscapes/main.jpg", "logos/badge.png", "photos/my cat.jpg"]]
 
     def test_results_kept_in_the_bucket_go_too(
-        self, configure: Configure, redis_url: str, queue: str, s3: Any
+        self, configure: Configure, redis_url: str, queue: str, s3: Any, samples_dir: Path
     ) -> None:
         s3.create_bucket(Bucket="my-results")
         configure(
@@ -161,6 +172,8 @@ class TestThePurgeFunction:
         big = CachedImage(b"large", "image/webp", '"0123"', 1, 1)
         for key in ("landscapes/main.jpg", "photos/portrait.jpg"):
             store.put(cache_key(key, parse_query("q=100", None, 4096)), big)
+        fill(redis_url, samples_dir, ("landscapes/main.jpg",))
+        assert purge.purge_original("landscapes/main.jpg") == len(QUERIES) + 1  # cached, stored
         assert purge.lambda_handler(load_event("sqs-purge-batch.json"), LocalContext()) == {
             "batchItemFailures": []
         }
@@ -194,13 +207,13 @@ class TestThePurgeFunction:
         assert received(queue) == [["landscapes/main.jpg", "logos/badge.png"]]
 
     def test_when_the_hand_over_fails_the_purged_messages_go_back(
-        self, configure: Configure, redis_url: str
+        self, configure: Configure, redis_url: str, refused_port: int
     ) -> None:
         configure(
             SOURCE_BUCKET="my-images",
             SOURCE_PREFIX="originals/",
             REDIS_URL=redis_url,
-            INVALIDATION_QUEUE_URL="http://127.0.0.1:1/123456789012/no-such-queue",
+            INVALIDATION_QUEUE_URL=f"http://127.0.0.1:{refused_port}/123456789012/no-such-queue",
         )
         event = load_event("sqs-purge-batch.json")
         answer = purge.lambda_handler(event, LocalContext())
@@ -214,6 +227,20 @@ class TestThePurgeFunction:
             batches.extend(messages)
         assert sorted(key for batch in batches for key in batch) == keys
         assert len(batches) == 3  # 600 keys of ~920 bytes: three messages under 256 KiB
+
+    def test_each_message_is_filled_up_to_the_limit_and_no_further(self, queue: str) -> None:
+        first = message_of("a/", purge.MAX_MESSAGE_BYTES)
+        second = message_of("b/", purge.MAX_MESSAGE_BYTES - 5)  # ', "cc"' would be one too many
+        purge.hand_over(queue, [*first, *second, "cc"])
+        batches = []
+        while messages := received(queue):
+            batches.extend(messages)
+        assert sorted(batches) == [first, second, ["cc"]]
+
+    def test_the_count_is_of_the_variants_purged(self, redis_url: str, samples_dir: Path) -> None:
+        fill(redis_url, samples_dir, ("landscapes/main.jpg",))
+        assert purge.purge_original("landscapes/main.jpg") == len(QUERIES)
+        assert purge.purge_original("landscapes/main.jpg") == 0
 
 
 @pytest.fixture
@@ -297,6 +324,11 @@ class TestTheInvalidationFunction:
         ([f"p/{c}{i}/x.jpg" for c in "abcd" for i in range(5)], ["/images/p/*"]),
         ([f"p/{i}.jpg" for i in range(20)] + ["logo.png"], ["/images/*"]),
         ([f"p/{i}.jpg" for i in range(20)] + ["p/sale/x.png"], ["/images/p/*"]),
+        ([f"{i}.jpg" for i in range(7)], [f"/images/{i}.jpg*" for i in range(7)]),  # at the limit
+        ([f"{c}/{i}.jpg" for c in "abcdefg" for i in range(2)], [f"/images/{c}/*" for c in "abcdefg"]),  # noqa: E501
+        ([f"{c}/x.jpg" for c in "abcdefgh"], ["/images/*"]),  # eight folders are too many
+        ([f"p/{c}/{i}/x.jpg" for c in "abc" for i in range(5)], [f"/images/p/{c}/*" for c in "abc"]),  # noqa: E501
+        (["logos/", "logos2.png"], ["/images/logos/*", "/images/logos2.png*"]),  # not a folder's
     ],
 )  # fmt: skip
 def test_a_batch_costs_a_few_paths_that_cover_every_url(keys: list[str], paths: list[str]) -> None:
@@ -326,8 +358,11 @@ class TestPurgeByHand:
         assert code == 0
         out = capsys.readouterr().out.splitlines()
         assert out[0] == f"purged 2 originals, 4 variants, from redis ({redis_url})"
-        assert out[1].startswith("CloudFront invalidation ")
-        assert out[1].endswith(f"of {distribution}: /images/landscapes/main.jpg*, /images/logos/*")
+        listed = boto3.client("cloudfront").list_invalidations(DistributionId=distribution)
+        assert out[1] == (
+            f"CloudFront invalidation {listed['InvalidationList']['Items'][0]['Id']} of "
+            f"{distribution}: /images/landscapes/main.jpg*, /images/logos/*"
+        )
         assert statuses(service, "landscapes/main.jpg") == ["miss", "miss"]
         assert statuses(service, "logos/badge.png") == ["miss", "miss"]
         assert statuses(service, "photos/portrait.jpg") == ["hit", "hit"]

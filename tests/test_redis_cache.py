@@ -350,6 +350,8 @@ class TestCoalescing:
         )
         assert served.cache_status == "miss"
         assert source.fetches == 1
+        again = ImageService(source, cache, 10**8).serve("landscapes/main.jpg", spec)
+        assert again.cache_status == "hit"  # what the waiter made, it kept
 
     def test_misses_coalesce_on_a_cluster_mode_server(
         self, samples_dir: Path, tmp_path: Path
@@ -430,6 +432,21 @@ class TestFailureWarnings:
         assert warning["retry_in_seconds"] == 42
         assert warning["redis_failures"] == 1
 
+    def test_a_lock_that_cannot_be_released_is_a_warning_too(
+        self, own_redis: RedisServer, log_lines: Records
+    ) -> None:
+        cache = RedisCache(RedisOptions(own_redis.url))
+        claim = cache.claim(
+            cache_key("a.jpg", parse_query("w=10", None, 4096)), time.monotonic() + 5
+        )
+        own_redis.kill()
+        claim.release()  # the lock expires by itself
+        [warning] = [
+            r for r in log_lines() if r["message"] == "redis unavailable; serving without it"
+        ]
+        assert (warning["operation"], warning["error_type"]) == ("release", "ConnectionError")
+        assert cache.failures == 1
+
 
 def test_tls_with_a_password(s3_handler: Configure, tmp_path: Path) -> None:
     server = RedisServer(tmp_path, tls=True).start()
@@ -459,6 +476,7 @@ def test_values_round_trip() -> None:
         ("rediss://default:s3cret@cache.example.com:6379/0", "rediss://default:***@cache.example.com:6379/0"),
         ("rediss://:s3cret@cache.example.com:6379/0", "rediss://***@cache.example.com:6379/0"),
         ("redis://user:pa:ss@w@rd@h:6379/0", "redis://user:***@h:6379/0"),  # ':' and '@' in it
+        ("redis://user:x://y@h:6379/0", "redis://user:***@h:6379/0"),  # and '://'
         ("redis://cache.example.com:6379/0", "redis://cache.example.com:6379/0"),
     ],
 )  # fmt: skip
@@ -546,6 +564,7 @@ class TestPurge:
             )
             assert 290 < server.client().ttl(variants) <= 300  # as long as its newest image
             assert cache.purge("landscapes/main.jpg") == 3
+            assert cache.purge("landscapes/main.jpg") == 0  # the index went with the variants
             assert self.serve_all(service, "landscapes/main.jpg") == ["miss"] * 3
             assert self.serve_all(service, "logos/badge.png") == ["hit"] * 3
             assert cache.purge("never/cached.jpg") == 0

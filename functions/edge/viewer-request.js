@@ -184,8 +184,8 @@ function accepts(accept, mimeType) {
         for (var j = 1; j < parts.length; j++) {
             var option = parts[j].split('=');
             if (option[0].trim().toLowerCase() === 'q') {
-                var quality = parseFloat(option[1]);
-                return !isNaN(quality) && quality > 0;
+                var quality = option.slice(1).join('=').trim();
+                return /^([0-9]+(\.[0-9]*)?|\.[0-9]+)$/.test(quality) && parseFloat(quality) > 0;
             }
         }
         return true;

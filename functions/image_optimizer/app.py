@@ -89,7 +89,6 @@ class Response:
             "headers": self.headers,
             "body": base64.b64encode(body).decode("ascii") if isinstance(body, bytes) else body,
             "isBase64Encoded": binary,
-            "cookies": [],
         }
 
 

@@ -122,13 +122,17 @@ def hand_over(queue_url: str, keys: list[str]) -> None:
 
 
 def _batches(keys: list[str]) -> list[list[str]]:
+    """``keys`` in order, in as few message bodies as hold them, none over MAX_MESSAGE_BYTES."""
+    # A body is {"keys": [...]}: each key costs its JSON and the ", " before it, which the
+    # first key does without, so an empty batch starts two bytes below the empty body's size.
+    empty = len(json.dumps({"keys": []})) - 2
     batches: list[list[str]] = [[]]
-    size = 0
+    size = empty
     for key in keys:
         cost = len(json.dumps(key)) + 2
         if batches[-1] and size + cost > MAX_MESSAGE_BYTES:
             batches.append([])
-            size = 0
+            size = empty
         batches[-1].append(key)
         size += cost
     return batches

@@ -26,6 +26,7 @@ _FORMAT_CHOICES = (*OUTPUT_FORMATS, _AUTO)
 _DIGITS = re.compile(r"[0-9]{1,9}")
 _FRACTION = re.compile(r"[01]|[01]?\.[0-9]{1,3}")  # fx, fy: 0 to 1, at most three decimals
 _DENSITY = re.compile(r"[1-4](\.[0-9])?")  # dpr: 1 to 4, at most one decimal
+_QUALITY = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")  # an Accept q: a plain decimal number
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SHOWN_VALUE_CHARS = 40
@@ -106,7 +107,8 @@ def parse_key(raw_key: str, *, percent_encoded: bool) -> str:
 
 
 def accepts(accept: str | None, mime_type: str) -> bool:
-    """Whether an Accept header names ``mime_type`` explicitly with a non-zero q."""
+    """Whether an Accept header names ``mime_type`` explicitly with a non-zero q. A q that is
+    not a plain decimal number (``inf``, ``0.5abc``) names nothing, here as at the edge."""
     for item in (accept or "").split(","):
         media_type, *options = (part.strip() for part in item.split(";"))
         if media_type.lower() != mime_type:
@@ -114,10 +116,8 @@ def accepts(accept: str | None, mime_type: str) -> bool:
         for option in options:
             name, _, value = option.partition("=")
             if name.strip().lower() == "q":
-                try:
-                    return float(value) > 0
-                except ValueError:
-                    return False
+                value = value.strip()
+                return bool(_QUALITY.fullmatch(value)) and float(value) > 0
         return True
     return False
 

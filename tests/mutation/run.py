@@ -3,8 +3,9 @@
 mutmut looks for the code to mutate under ./, src/ or source/, and ours lives in functions/. So
 this stages a copy in build/mutation (src/ holds our packages; tests/, events/, the CloudFront
 Function and pyproject.toml, whose [tool.mutmut] section describes this layout, go beside it),
-runs `mutmut run` there, and prints the score of each module and every surviving mutant with
-its diff. docs/mutation-testing.md records the last run and why each survivor is harmless.
+runs `mutmut run` there, runs the survivors once more on their own, and prints the score of
+each module and every surviving mutant with its diff. docs/mutation-testing.md records the
+last run and why each survivor is harmless.
 
 Run it with the mutation virtualenv's Python (the Makefile does): mutmut needs a newer click
 than the SAM CLI of the development group allows, and the project itself must not be installed
@@ -103,7 +104,16 @@ def main() -> int:
     stage()
     started = time.monotonic()
     mutmut("run", capture=False)
-    return report(outcomes(), time.monotonic() - started)
+    # A second look at the survivors, run again on their own: in full runs a few mutants that
+    # loop for ever or wait on a timeout were seen to survive, and were killed when run again.
+    first = outcomes()
+    survivors = sorted(name for name, status in first.items() if status not in KILLED)
+    if survivors:
+        mutmut("run", *survivors, capture=False)
+    statuses = outcomes()
+    rescued = sum(statuses[name] in KILLED for name in survivors)
+    print(f"\n{len(survivors)} survived the full run; run again, {rescued} of them were killed")
+    return report(statuses, time.monotonic() - started)
 
 
 if __name__ == "__main__":
