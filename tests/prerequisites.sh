@@ -30,14 +30,18 @@ missing() {
 mapfile -t absent < <(missing)
 [ ${#absent[@]} -eq 0 ] && exit 0
 
+# An empty array reads as unset in "${sudo+set}", so whether apt-get may run is its own flag.
+may_install=false
+sudo=()
 if command -v apt-get >/dev/null; then
   if [ "$(id -u)" -eq 0 ]; then
-    sudo=()
+    may_install=true
   elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    may_install=true
     sudo=(sudo -n)
   fi
 fi
-if [ -n "${sudo+set}" ]; then
+if $may_install; then
   packages=()
   for program in "${absent[@]}"; do packages+=("${package[$program]}"); done
   echo "installing ${packages[*]} (apt-get)"
