@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-installed
 DEVELOPMENT := $(VENV)/.development-installed
 
-.PHONY: help serve test lint format clean prerequisites bench mutants embed-edge-function
+.PHONY: help serve test lint format clean prerequisites bench mutants generate
 
 help:
 	@echo "make serve   run the optimizer locally on http://127.0.0.1:3000 (sample images, memory cache)"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench   run the benchmarks and print their tables"
 	@echo "make mutants mutation testing of the contract's modules (slow; prints the score)"
 	@echo "make format  format the code with ruff"
+	@echo "make generate  rewrite what is derived from the parameter table (edge function, template, README)"
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.12 is needed: install it (python.org, pyenv install 3.12, or your package manager's python3.12) or run make PYTHON=/path/to/python3.12" >&2; exit 1; }
@@ -46,7 +47,7 @@ prerequisites:
 test: prerequisites lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Mutation testing (mutmut) of the modules that carry the contract; about half an hour on two
+# Mutation testing (mutmut) of the modules that carry the contract; about 45 minutes on two
 # cores. Its own virtualenv: mutmut needs a newer click than the SAM CLI allows, and the project
 # must not be installed there (only the staged, mutated copy may be imported).
 MUTANTS_VENV := .venv-mutants
@@ -68,9 +69,11 @@ bench: $(DEVELOPMENT) prerequisites
 	taskset -c 0 $(BIN)/python tests/benchmarks/cache_hit.py
 	taskset -c 0 $(BIN)/python tests/benchmarks/purge_designs.py
 
-# template.yaml carries the CloudFront Function's code inline; this copies it from its file.
-embed-edge-function: $(DEVELOPMENT)
+# What is derived from the parameter table (image_optimizer/parameters.py): the CloudFront
+# Function's data, its copy inline in template.yaml, and the README's table of parameters.
+generate: $(DEVELOPMENT)
 	$(BIN)/python functions/edge/embed_in_template.py
+	$(BIN)/python -m image_optimizer_cli.readme_table
 
 format: $(DEVELOPMENT)
 	$(BIN)/ruff format functions tests

@@ -87,3 +87,13 @@ def grey_icc_profile(gamma: float) -> bytes:
         + d50 + bytes(48)
     )  # fmt: skip
     return header + struct.pack(">I", len(tags)) + table + data
+
+
+def png_with_chunk(kind: bytes, payload: bytes) -> bytes:
+    """An 8x8 PNG with a chunk of ``kind`` and ``payload`` right after its header."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, "PNG")
+    png = buffer.getvalue()
+    body = kind + payload
+    chunk = struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body))
+    return png[:33] + chunk + png[33:]  # right after IHDR

@@ -46,7 +46,7 @@ def on_grey(image: Image.Image) -> Image.Image:
 @pytest.mark.parametrize("name", [EARTH, SQUARES, STAR])
 def test_every_frame_is_resized_with_its_duration(name: str, fmt: str) -> None:
     data = (CORPUS / name).read_bytes()
-    rendition = render(data, parse_query(f"w=120&format={fmt}", None, 4096), LIMIT)
+    rendition = render(data, parse_query(f"w=120&format={fmt}", None, 4096), max_pixels=LIMIT)
     source, made = frames_of(data), frames_of(rendition.body)
     assert rendition.frames == len(source) == len(made)
     shortest = 1 if fmt == "avif" else 0  # AVIF cannot say 0 ms: its encoder writes 1
@@ -67,7 +67,7 @@ def test_every_frame_is_resized_with_its_duration(name: str, fmt: str) -> None:
 )
 def test_the_loop_count_is_carried(name: str, fmt: str, loop: int) -> None:
     data = (CORPUS / name).read_bytes()
-    body = render(data, parse_query(f"w=60&format={fmt}", None, 4096), LIMIT).body
+    body = render(data, parse_query(f"w=60&format={fmt}", None, 4096), max_pixels=LIMIT).body
     assert Image.open(io.BytesIO(body)).info["loop"] == loop
 
 
@@ -75,9 +75,9 @@ def test_a_gif_that_plays_once_still_plays_once() -> None:
     frames = [Image.new("RGB", (40, 40), colour) for colour in ("red", "lime", "blue")]
     once = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=200)
     assert "loop" not in Image.open(io.BytesIO(once)).info  # no NETSCAPE block: once
-    as_gif = render(once, parse_query("w=20", None, 4096), LIMIT).body
+    as_gif = render(once, parse_query("w=20", None, 4096), max_pixels=LIMIT).body
     assert "loop" not in Image.open(io.BytesIO(as_gif)).info
-    as_webp = render(once, parse_query("w=20&format=webp", None, 4096), LIMIT).body
+    as_webp = render(once, parse_query("w=20&format=webp", None, 4096), max_pixels=LIMIT).body
     assert Image.open(io.BytesIO(as_webp)).info["loop"] == 1
 
 
@@ -91,7 +91,7 @@ def test_a_gif_that_plays_once_still_plays_once() -> None:
 )
 def test_a_still_is_the_first_frame(query: str, fmt: str) -> None:
     data = (CORPUS / EARTH).read_bytes()
-    rendition = render(data, parse_query(query, None, 4096), LIMIT)
+    rendition = render(data, parse_query(query, None, 4096), max_pixels=LIMIT)
     image = decode(rendition.body)
     assert (image.format, getattr(image, "n_frames", 1), rendition.frames) == (fmt, 1, 1)
     first = frames_of(data)[0][0].convert("RGB").resize(image.size, Image.Resampling.LANCZOS)
@@ -101,28 +101,29 @@ def test_a_still_is_the_first_frame(query: str, fmt: str) -> None:
 def test_an_animation_is_smaller_than_the_gif_it_came_from() -> None:
     data = (CORPUS / EARTH).read_bytes()
     for query in ("format=webp", "format=avif", "w=200&format=webp", "w=200&format=gif"):
-        body = render(data, parse_query(query, None, 4096), LIMIT).body
+        body = render(data, parse_query(query, None, 4096), max_pixels=LIMIT).body
         assert len(body) < len(data) / 2, query
 
 
 def test_too_many_frames_is_a_413_that_suggests_a_still() -> None:
     data = (CORPUS / EARTH).read_bytes()
     with pytest.raises(TooManyFrames) as caught:
-        render(data, parse_query("format=webp", None, 4096), LIMIT, max_frames=43)
+        render(data, parse_query("format=webp", None, 4096), max_pixels=LIMIT, max_frames=43)
     assert caught.value.message == (
         "the animation has 44 frames, more than the 43 allowed; ask for frames=1 for a still"
     )
-    render(data, parse_query("format=webp&frames=1", None, 4096), LIMIT, max_frames=43)
-    render(data, parse_query("format=webp", None, 4096), LIMIT, max_frames=44)
+    render(data, parse_query("format=webp&frames=1", None, 4096), max_pixels=LIMIT, max_frames=43)
+    render(data, parse_query("format=webp", None, 4096), max_pixels=LIMIT, max_frames=44)
 
 
 def test_all_frames_together_count_against_the_pixel_limit() -> None:
     data = (CORPUS / EARTH).read_bytes()
     every_frame = 400 * 400 * 44
-    render(data, parse_query("w=10&format=webp", None, 4096), every_frame)
+    render(data, parse_query("w=10&format=webp", None, 4096), max_pixels=every_frame)
     with pytest.raises(ImageTooLarge, match="the animation's 44 frames have more than"):
-        render(data, parse_query("w=10&format=webp", None, 4096), every_frame - 1)
-    render(data, parse_query("w=10&format=jpeg", None, 4096), every_frame - 1)  # one frame
+        render(data, parse_query("w=10&format=webp", None, 4096), max_pixels=every_frame - 1)
+    one_frame = parse_query("w=10&format=jpeg", None, 4096)
+    render(data, one_frame, max_pixels=every_frame - 1)
 
 
 def test_the_time_budget_is_checked_between_frames(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -131,12 +132,12 @@ def test_the_time_budget_is_checked_between_frames(monkeypatch: pytest.MonkeyPat
     spec = parse_query("w=50&format=webp", None, 4096)
     ticks = iter(range(10**6))
     monkeypatch.setattr(pipeline.time, "monotonic", lambda: next(ticks))
-    render(data, spec, LIMIT, deadline=10**6)  # reads the clock once before each step
+    render(data, spec, max_pixels=LIMIT, deadline=10**6)  # reads the clock once before each step
     checks = next(ticks)
     assert checks > 44 * 7  # the frame steps of every frame among them
     ticks = iter(range(10**6))
     with pytest.raises(TimeBudgetExceeded):
-        render(data, spec, LIMIT, deadline=checks // 2)
+        render(data, spec, max_pixels=LIMIT, deadline=checks // 2)
     assert next(ticks) == checks // 2 + 2  # it stopped right there, half way through the frames
 
 

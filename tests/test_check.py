@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from image_optimizer_cli.main import main
-from test_cli import start_server
+from local_server import start_server
 
 SECRET = "a-signing-secret-for-the-check"
 KEY = "landscapes/main.jpg"
@@ -68,10 +68,12 @@ def test_with_signing_on_it_signs_and_checks_that_unsigned_urls_are_refused(
     tmp_path: Path,
 ) -> None:
     monkeypatch.delenv("SIGNING_SECRET", raising=False)
-    code, lines = check(signed_local, capsys=capsys)
-    assert code == 1
-    assert "give its secret" in row(lines, "signed ones served")
-    assert row(lines, "an image is served").startswith("FAIL")
+    assert main(["check", signed_local, "--key", KEY]) == 1
+    assert capsys.readouterr() == (
+        "",
+        "nothing checked: this deployment answers signed URLs only: give its secret with "
+        "--secret-file\n",
+    )
     secret = tmp_path / "secret"
     secret.write_text(SECRET + "\n")
     code, lines = check(signed_local, "--secret-file", str(secret), capsys=capsys)
@@ -187,6 +189,28 @@ def test_each_broken_promise_is_the_row_that_fails(
     assert len(failed) == 1, "\n".join(lines)
     assert promise in failed[0]
     assert lines[-1] == "1 of 8 promises broken"
+
+
+def test_nothing_listening_is_one_line(
+    refused_port: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SIGNING_SECRET", raising=False)
+    base = f"http://127.0.0.1:{refused_port}"
+    assert main(["check", base, "--key", KEY]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"nothing checked: no answer from {base}: [Errno 111] Connection refused\n"
+
+
+def test_a_key_that_is_not_there_is_one_line(
+    local: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SIGNING_SECRET", raising=False)
+    assert main(["check", local, "--key", "no/such.jpg"]) == 1
+    assert capsys.readouterr() == (
+        "",
+        "nothing checked: 'no/such.jpg' is not an image there (404 image_not_found): check --key\n",
+    )
 
 
 def test_a_url_that_is_not_http_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,16 +6,10 @@ import http.client
 import json
 import os
 import pty
-import re
 import select
 import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,56 +21,10 @@ from image_optimizer import __version__
 from image_optimizer_cli.main import main
 from image_optimizer_cli.server import make_server
 from images import decode
+from local_server import fetch, start_server
 from redis_server import RedisServer
 
-BANNER = re.compile(r"serving (http://127\.0\.0\.1:\d+)")
 HEALTHY = {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": "{}"}
-
-
-def start_server(
-    *args: str, env: dict[str, str], stdout: int = subprocess.DEVNULL
-) -> tuple[subprocess.Popen[str], str]:
-    # Standard error goes to a file, not a pipe: a pipe nobody reads after the banner fills up,
-    # and then every request's access-log line blocks its thread for good. The file is removed
-    # once the banner is read; the server keeps writing to its own descriptor.
-    with tempfile.NamedTemporaryFile("w+", prefix="serve-", suffix=".log") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "image_optimizer_cli.main", "serve", "--port", "0", *args],
-            stderr=log,
-            stdout=stdout,
-            text=True,
-            env=env,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and process.poll() is None:
-            match = BANNER.search(Path(log.name).read_text())
-            if match:
-                return process, match.group(1)
-            time.sleep(0.05)
-        process.kill()
-        raise AssertionError(f"the server did not start: {Path(log.name).read_text()[-2000:]}")
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *_: Any) -> None:
-        return None  # the 3xx comes back as it is
-
-
-def fetch(
-    url: str, method: str = "GET", *, follow: bool = True
-) -> tuple[int, dict[str, str], bytes]:
-    """Status, headers (names in lower case) and body of ``url``."""
-    request = urllib.request.Request(url, method=method)
-    opener = urllib.request.build_opener(*(() if follow else (_NoRedirects(),)))
-    try:
-        with opener.open(request, timeout=60) as response:
-            return response.status, _lower(response.headers.items()), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, _lower(error.headers.items()), error.read()
-
-
-def _lower(headers: Any) -> dict[str, str]:
-    return {name.lower(): value for name, value in headers}
 
 
 @pytest.fixture
@@ -101,7 +49,7 @@ def test_serve_with_no_options_serves_the_samples(default_server: str) -> None:
 
 def test_the_server_turns_nagles_algorithm_off_on_its_connections() -> None:
     """Headers and body are two writes: with Nagle on, the body waits ~40 ms for an ACK."""
-    server = make_server("127.0.0.1", 0, lambda event, context: HEALTHY, access_log=None)
+    server = make_server("127.0.0.1", 0, lambda event, context: HEALTHY)
     accepted: list[socket.socket] = []
     original_get_request = server.get_request
 
@@ -208,6 +156,26 @@ def test_serve_on_a_terminal_prints_readable_records(clean_env: dict[str, str]) 
     assert '{"level"' not in shown
 
 
+def test_serve_elsewhere_prints_one_json_record_a_request(
+    clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Piped to a file, as under a supervisor: the records alone, no access line beside them."""
+    with (tmp_path / "out").open("w") as out:
+        process, base = start_server(env=clean_env, stdout=out.fileno(), log=tmp_path / "err")
+        try:
+            fetch(f"{base}/images/landscapes/main.jpg?w=40")
+            fetch(f"{base}/images/landscapes/main.jpg?w=abc")
+            fetch(f"{base}/playground/images")  # the playground's own: no record, no line
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    # Every line is JSON: the requests' records, and the cold start's metric beside the first.
+    lines = [json.loads(line) for line in (tmp_path / "out").read_text().splitlines()]
+    requests = [(line["status"], line["path"]) for line in lines if "message" in line]
+    assert requests == [(200, "/images/landscapes/main.jpg"), (400, "/images/landscapes/main.jpg")]
+    assert " -> " not in (tmp_path / "err").read_text()  # and no access line beside them
+
+
 def read_until(terminal: int, marker: str, limit_seconds: float = 30) -> str:
     text, deadline = "", time.monotonic() + limit_seconds
     while marker not in text and time.monotonic() < deadline:
@@ -224,7 +192,10 @@ def read_until(terminal: int, marker: str, limit_seconds: float = 30) -> str:
         (["serve", "--source", "/no/such/folder"], "neither a folder nor s3://BUCKET/PREFIX"),
         (["serve", "--source", "s3:///prefix"], "names no bucket"),
         (["serve", "--cache", "disk"], "--cache must be memory, none or a redis:// URL"),
-        (["invoke", "/no/such/event.json"], "cannot read event"),
+        (
+            ["invoke", "/no/such/event.json"],
+            "cannot invoke /no/such/event.json: [Errno 2] No such file",
+        ),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(
@@ -283,6 +254,29 @@ def test_invoke_exits_1_when_the_function_answers_5xx(
     assert main(["invoke", str(EVENTS / "function-url-get.json")]) == 1
     response = json.loads(capsys.readouterr().out)
     assert response["statusCode"] == 503  # still printed: the answer is what one debugs
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("[1, 2]", "an event is a JSON object, not list"),
+        ('"text"', "an event is a JSON object, not str"),
+        ("{not json", "Expecting property name enclosed in double quotes"),
+        ('{"Records": []}', "not an event of this stack's functions"),
+        ('{"rawPath": "/images/a.jpg"}', "not an event of this stack's functions"),
+    ],
+)
+def test_a_file_that_is_no_event_is_one_line_and_exit_2(
+    tmp_path: Path, content: str, why: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(content)
+    with pytest.raises(SystemExit) as exited:
+        main(["invoke", str(event)])
+    assert exited.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"image-optimizer: error: cannot invoke {event}: ")
+    assert why in line
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,8 +26,8 @@ from image_optimizer_cli.cost import (
     ttl_hit,
 )
 from image_optimizer_cli.main import main
+from local_server import start_server
 from redis_server import RedisServer
-from test_cli import start_server
 
 
 def zipf_picker(objects: int, s: float, rng: random.Random) -> Iterator[int]:

@@ -71,7 +71,9 @@ def stored(picture: Image.Image, orientation: int) -> bytes:
 
 
 def kept(query: str, data: bytes) -> Image.Image:
-    return decode(render(data, parse_query(query, None, 4096), 10**9).body).convert("RGB")
+    return decode(render(data, parse_query(query, None, 4096), max_pixels=10**9).body).convert(
+        "RGB"
+    )
 
 
 def detail_in(image: Image.Image) -> float:

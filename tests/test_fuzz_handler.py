@@ -12,12 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import get
+from image_optimizer.parameters import NAMES as PARAMETER_NAMES
+from parameter_strategies import ALL_SAMPLES, JUNK
 
 KEYS = ["logos/badge.png", "photos/portrait.jpg", "missing.jpg", "logos", "logos/", ""]
-NAMES = ["w", "h", "q", "format", "fit", "W", "s", "expires", "width", ""]
-VALUES = ["1", "64", "0", "4096", "4097", "-1", "abc", "auto", "webp", "jpg", "png", "gif",
-          "avif", "cover", "contain", "fill", "inside", "outside", "", "%", "%zz", "%ff", "1e3",
-          "٣", "\x00", "9" * 30]  # fmt: skip
+# Every parameter of the table, and names and values that are none of its.
+NAMES = [*PARAMETER_NAMES, "W", "FORMAT", "s", "expires", "width", ""]
+VALUES = [*ALL_SAMPLES, *JUNK, "64", "%", "%zz", "%ff", "1e3", "\x00", "9" * 30]
 
 fuzz = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -7,14 +7,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from image_optimizer.geometry import Geometry, plan
-from image_optimizer.spec import Fit, Position, TransformSpec
+from image_optimizer.parameters import Fit, Position
+from image_optimizer.spec import TransformSpec
 
 SOURCE = (1000, 500)  # 2:1 landscape
 FULL = (0.0, 0.0, 1000.0, 500.0)
 
 
 def geometry(width: int | None, height: int | None, fit: Fit = Fit.COVER) -> Geometry:
-    return plan(SOURCE, TransformSpec(width, height, fit))
+    return plan(SOURCE, TransformSpec(width=width, height=height, fit=fit))
 
 
 def test_no_size_keeps_the_source() -> None:
@@ -70,7 +71,7 @@ sizes = st.integers(1, 5000)
 
 @given(source=st.tuples(sizes, sizes), box=st.tuples(sizes, sizes), fit=st.sampled_from(Fit))
 def test_every_plan_is_sane(source: tuple[int, int], box: tuple[int, int], fit: Fit) -> None:
-    result = plan(source, TransformSpec(box[0], box[1], fit))
+    result = plan(source, TransformSpec(width=box[0], height=box[1], fit=fit))
     left, top, right, bottom = result.crop
     assert 0 <= left < right <= source[0]
     assert 0 <= top < bottom <= source[1]
@@ -100,23 +101,23 @@ def test_every_plan_is_sane(source: tuple[int, int], box: tuple[int, int], fit: 
 def test_contain_fits_the_side_that_limits_and_pads_the_other(
     source: tuple[int, int], box: tuple[int, int], size: tuple[int, int], canvas: tuple[int, int]
 ) -> None:
-    result = plan(source, TransformSpec(*box, Fit.CONTAIN))
+    result = plan(source, TransformSpec(width=box[0], height=box[1], fit=Fit.CONTAIN))
     assert (result.size, result.canvas) == (size, canvas)
     assert result.offset == ((canvas[0] - size[0]) // 2, (canvas[1] - size[1]) // 2)
 
 
 def test_cover_crops_the_middle_of_a_tall_source() -> None:
-    result = plan((500, 1000), TransformSpec(200, 100, Fit.COVER))
+    result = plan((500, 1000), TransformSpec(width=200, height=100, fit=Fit.COVER))
     assert result.crop == (0, 375, 500, 625)  # 250 rows, as many above as below
 
 
 @pytest.mark.parametrize(
     ("source", "spec", "size", "crop"),
     [
-        ((1000, 1), TransformSpec(10, None), (10, 1), (0, 0, 1000, 1)),
-        ((1, 1000), TransformSpec(None, 10), (1, 10), (0, 0, 1, 1000)),
-        ((10, 10), TransformSpec(1, 1000, Fit.COVER), (1, 10), (4, 0, 5, 10)),
-        ((10, 10), TransformSpec(1000, 1, Fit.COVER), (10, 1), (0, 4, 10, 5)),
+        ((1000, 1), TransformSpec(width=10, height=None), (10, 1), (0, 0, 1000, 1)),
+        ((1, 1000), TransformSpec(width=None, height=10), (1, 10), (0, 0, 1, 1000)),
+        ((10, 10), TransformSpec(width=1, height=1000, fit=Fit.COVER), (1, 10), (4, 0, 5, 10)),
+        ((10, 10), TransformSpec(width=1000, height=1, fit=Fit.COVER), (10, 1), (0, 4, 10, 5)),
     ],
 )
 def test_a_side_never_rounds_below_one_pixel(
@@ -145,9 +146,9 @@ def test_a_side_never_rounds_below_one_pixel(
 def test_a_cover_crop_keeps_the_side_or_corner_asked_for(
     position: Position, wide_left: int, tall_top: int
 ) -> None:
-    wide = plan((1000, 500), TransformSpec(200, 200, Fit.COVER, position=position))
+    wide = plan((1000, 500), TransformSpec(width=200, height=200, fit=Fit.COVER, position=position))
     assert wide.crop == (wide_left, 0, wide_left + 500, 500)
-    tall = plan((500, 1000), TransformSpec(200, 100, Fit.COVER, position=position))
+    tall = plan((500, 1000), TransformSpec(width=200, height=100, fit=Fit.COVER, position=position))
     assert tall.crop == (0, tall_top, 500, tall_top + 250)
 
 
@@ -158,7 +159,10 @@ def test_a_cover_crop_keeps_the_side_or_corner_asked_for(
 def test_a_focal_point_is_kept_as_near_the_centre_as_the_source_allows(
     focus: tuple[float, float], left: int
 ) -> None:
-    result = plan((1000, 500), TransformSpec(200, 200, Fit.COVER, focus=focus))
+    result = plan(
+        (1000, 500),
+        TransformSpec(width=200, height=200, fit=Fit.COVER, focus_x=focus[0], focus_y=focus[1]),
+    )
     assert result.crop == (left, 0, left + 500, 500)
 
 
@@ -166,7 +170,10 @@ def test_a_focal_point_is_kept_as_near_the_centre_as_the_source_allows(
     ("focus", "top"), [((0.5, 0.5), 375), ((0.5, 0.3), 175), ((0.2, 0.05), 0), ((0.5, 0.95), 750)]
 )
 def test_a_focal_point_moves_a_tall_crop_up_and_down(focus: tuple[float, float], top: int) -> None:
-    result = plan((500, 1000), TransformSpec(200, 100, Fit.COVER, focus=focus))
+    result = plan(
+        (500, 1000),
+        TransformSpec(width=200, height=100, fit=Fit.COVER, focus_x=focus[0], focus_y=focus[1]),
+    )
     assert result.crop == (0, top, 500, top + 250)
 
 
@@ -183,16 +190,22 @@ def test_a_focal_point_moves_a_tall_crop_up_and_down(focus: tuple[float, float],
 def test_contain_places_the_picture_where_asked(
     position: Position, beside: tuple[int, int], above: tuple[int, int]
 ) -> None:
-    wide = plan((1000, 500), TransformSpec(300, 100, Fit.CONTAIN, position=position))
+    wide = plan(
+        (1000, 500), TransformSpec(width=300, height=100, fit=Fit.CONTAIN, position=position)
+    )
     assert (wide.size, wide.canvas, wide.offset) == ((200, 100), (300, 100), beside)
-    tall = plan((500, 1000), TransformSpec(100, 300, Fit.CONTAIN, position=position))
+    tall = plan(
+        (500, 1000), TransformSpec(width=100, height=300, fit=Fit.CONTAIN, position=position)
+    )
     assert (tall.size, tall.canvas, tall.offset) == ((100, 200), (100, 300), above)
 
 
 def test_a_strategy_moves_its_crop_but_never_out_of_the_source() -> None:
-    centred = plan((1000, 500), TransformSpec(200, 200, Fit.COVER))
+    centred = plan((1000, 500), TransformSpec(width=200, height=200, fit=Fit.COVER))
     assert centred.moved_to(100.7, 0, (1000, 500)).crop == (100, 0, 600, 500)
     assert centred.moved_to(900, -40, (1000, 500)).crop == (500, 0, 1000, 500)
     assert centred.moved_to(-5, 0, (1000, 500)).crop == (0, 0, 500, 500)
-    tall = plan((500, 1000), TransformSpec(200, 100, Fit.COVER))  # a crop that starts lower
+    tall = plan(
+        (500, 1000), TransformSpec(width=200, height=100, fit=Fit.COVER)
+    )  # a crop that starts lower
     assert tall.moved_to(0, 10.5, (500, 1000)).crop == (0, 10, 500, 260)

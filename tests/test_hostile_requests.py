@@ -17,8 +17,7 @@ from PIL import Image
 
 from bounded_handler import MEMORY_LIMIT_BYTES, serve_each
 from conftest import CORPUS, CORPUS_FILES
-from images import png_claiming_size
-from test_hostile_sources import png_with_chunk
+from images import png_claiming_size, png_with_chunk
 
 
 def make_hostile_files(folder: Path) -> None:

@@ -7,19 +7,18 @@ claims far more pixels than its screen).
 
 from __future__ import annotations
 
-import io
 import random
 import struct
 import zlib
 
 import pytest
-from PIL import Image
 
 from conftest import CORPUS, CORPUS_FILES
 from image_optimizer.errors import CorruptImage, ImageTooLarge, OptimizerError
 from image_optimizer.formats import PNG
 from image_optimizer.pipeline import render
 from image_optimizer.spec import TransformSpec
+from images import png_with_chunk
 
 LIMIT = 50_000_000
 SPEC = TransformSpec(width=64, output_format=PNG)
@@ -28,7 +27,7 @@ SPEC = TransformSpec(width=64, output_format=PNG)
 def outcome(data: bytes) -> str:
     """'ok' or the error code; anything else (an unexpected exception) fails the test."""
     try:
-        render(data, SPEC, LIMIT)
+        render(data, SPEC, max_pixels=LIMIT)
     except OptimizerError as error:
         status, code = error.status, error.code
     else:
@@ -61,20 +60,11 @@ def test_random_byte_flips(name: str) -> None:
         }
 
 
-def png_with_chunk(kind: bytes, payload: bytes) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8)).save(buffer, "PNG")
-    png = buffer.getvalue()
-    body = kind + payload
-    chunk = struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body))
-    return png[:33] + chunk + png[33:]  # right after IHDR
-
-
 def test_a_text_chunk_that_inflates_to_50_mb() -> None:
     bomb = png_with_chunk(b"zTXt", b"Comment\x00\x00" + zlib.compress(b"A" * 50_000_000))
     assert len(bomb) < 100_000
     with pytest.raises(CorruptImage):
-        render(bomb, SPEC, LIMIT)
+        render(bomb, SPEC, max_pixels=LIMIT)
 
 
 def test_an_icc_chunk_that_inflates_to_50_mb() -> None:
@@ -86,10 +76,10 @@ def test_a_gif_frame_larger_than_its_screen() -> None:
     screen = struct.pack("<HHBBB", 10, 10, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
     frame = b"," + struct.pack("<HHHHB", 0, 0, 20000, 20000, 0) + b"\x02\x02\x44\x01\x00"
     with pytest.raises(ImageTooLarge):
-        render(b"GIF89a" + screen + frame + b";", SPEC, LIMIT)
+        render(b"GIF89a" + screen + frame + b";", SPEC, max_pixels=LIMIT)
 
 
 def test_wrong_extension_is_judged_by_content() -> None:
     webp = (CORPUS / "tree.webp").read_bytes()
-    rendition = render(webp, SPEC, LIMIT)  # whatever the key says, this is a WebP
+    rendition = render(webp, SPEC, max_pixels=LIMIT)  # whatever the key says, this is a WebP
     assert rendition.source_format == "WEBP"

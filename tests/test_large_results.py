@@ -31,7 +31,7 @@ from image_optimizer.results.s3 import S3ResultStore
 from image_optimizer.service import ImageService, entity_tag
 from image_optimizer.sources.folder import FolderSource
 from images import decode, encode
-from test_cli import fetch, start_server
+from local_server import fetch, start_server
 
 NOISE = "noise.png"
 QUERY = "format=png"  # about 7.7 MB: more than a response carries
@@ -53,7 +53,7 @@ def originals(tmp_path: Path, noise: bytes) -> Path:
 
 def made_directly(data: bytes, query: str) -> bytes:
     """The pipeline's own output for ``query``, with no limit: what the stored result must be."""
-    return render(data, parse_query(query, None, 4096), 10**9).body
+    return render(data, parse_query(query, None, 4096), max_pixels=10**9).body
 
 
 class TestTheService:
@@ -67,7 +67,7 @@ class TestTheService:
             service = ImageService(
                 FolderSource(originals, 10**9),
                 MemoryCache(10**8),
-                10**8,
+                max_source_pixels=10**8,
                 max_output_bytes=limit,
                 results=store,
             )
@@ -79,7 +79,9 @@ class TestTheService:
         self, originals: Path
     ) -> None:
         cache = MemoryCache(10**8)
-        service = ImageService(FolderSource(originals, 10**9), cache, 10**8, max_output_bytes=1000)
+        service = ImageService(
+            FolderSource(originals, 10**9), cache, max_source_pixels=10**8, max_output_bytes=1000
+        )
         spec = parse_query(QUERY, None, 4096)
         with pytest.raises(OutputTooLarge):
             service.serve(NOISE, spec)
@@ -92,7 +94,7 @@ class TestTheService:
         service = ImageService(
             FolderSource(originals, 10**9),
             MemoryCache(10**8),
-            10**8,
+            max_source_pixels=10**8,
             max_output_bytes=1000,
             results=store,
         )
@@ -115,7 +117,7 @@ class TestTheService:
         service = ImageService(
             FolderSource(originals, 10**9),
             cache,
-            10**8,
+            max_source_pixels=10**8,
             max_output_bytes=1000,
             results=FolderResultStore(tmp_path / "results"),
         )
@@ -133,7 +135,7 @@ class TestTheService:
         service = ImageService(
             FolderSource(originals, 10**9),
             MemoryCache(10**8),
-            10**8,
+            max_source_pixels=10**8,
             max_output_bytes=1000,
             results=S3ResultStore("results-for-a-day", days=1),
         )
@@ -266,6 +268,7 @@ def test_a_full_size_24_mp_photo_through_the_local_server(
             assert status == 200
             assert result_headers["content-type"] == f"image/{fmt}"
             assert headers["location"].endswith(entity_tag(body).strip('"'))
+            assert result_headers["etag"] == entity_tag(body)  # as the README promises
             assert len(body) > 4_669_440  # it could not have been a response
             image = decode(body)
             assert (image.format, image.size) == (fmt.upper(), tiled.size)

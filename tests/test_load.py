@@ -17,8 +17,10 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT
-from test_cli import fetch, start_server
+from local_server import fetch, start_server
 
 CLIENTS = 16
 REQUESTS_PER_ROUND = 480
@@ -77,6 +79,7 @@ def run_round(base: str, requests: list[tuple[str, int]]) -> tuple[Counter[str],
     return Counter(outcome for outcome, _ in results), [ms for _, ms in results]
 
 
+@pytest.mark.slow
 def test_mixed_load_on_the_local_server(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCE_", "REDIS_", "MAX_"))}
     env.update(XDG_CACHE_HOME=str(tmp_path / "xdg"), MEMORY_CACHE_BYTES=str(8 * 1024 * 1024))

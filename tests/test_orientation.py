@@ -73,7 +73,7 @@ def test_a_png_oriented_by_a_late_exif_chunk_is_shown_upright() -> None:
     upright = gradient((300, 200))
     stored = upright.transpose(Image.Transpose.ROTATE_90)  # what orientation 6 turns back
     data = png_with_exif_after_the_pixels(stored, 6)
-    result = decode(render(data, TransformSpec(output_format=PNG), 10**9).body)
+    result = decode(render(data, TransformSpec(output_format=PNG), max_pixels=10**9).body)
     assert result.size == upright.size
     assert psnr(result, upright) > 40
 
@@ -86,7 +86,7 @@ def test_a_png_damaged_inside_its_pixels_is_corrupt_not_half_decoded() -> None:
     idat_start = bytes(data).index(b"IDAT") + 4
     data[idat_start + len(parts[1][1]) // 2] ^= 0x55
     with pytest.raises(CorruptImage):
-        render(bytes(data), TransformSpec(width=100, output_format=PNG), 10**9)
+        render(bytes(data), TransformSpec(width=100, output_format=PNG), max_pixels=10**9)
 
 
 def test_exif_that_does_not_parse_is_no_orientation() -> None:

@@ -12,8 +12,9 @@ from image_optimizer import pipeline
 from image_optimizer.errors import CorruptImage, ImageTooLarge, OutputTooLarge, UnsupportedImage
 from image_optimizer.formats import AVIF, GIF, JPEG, OUTPUT_FORMATS, PNG, WEBP, OutputFormat
 from image_optimizer.geometry import plan
+from image_optimizer.parameters import Fit
 from image_optimizer.pipeline import Rendition, render
-from image_optimizer.spec import Fit, TransformSpec
+from image_optimizer.spec import TransformSpec
 from images import (
     decode,
     encode,
@@ -29,7 +30,7 @@ FORMATS = (JPEG, PNG, WEBP, AVIF, GIF)
 
 
 def run(data: bytes, **spec: object) -> tuple[Rendition, Image.Image]:
-    rendition = render(data, TransformSpec(**spec), LIMIT)  # type: ignore[arg-type]
+    rendition = render(data, TransformSpec(**spec), max_pixels=LIMIT)  # type: ignore[arg-type]
     return rendition, decode(rendition.body)
 
 
@@ -56,7 +57,7 @@ def test_every_orientation_matches_orienting_first(orientation: int, spec: Trans
     data = with_orientation(gradient(), orientation, "PNG")
     upright = ImageOps.exif_transpose(decode(data))
     assert upright is not None
-    lossless = TransformSpec(spec.width, spec.height, spec.fit, PNG)
+    lossless = TransformSpec(width=spec.width, height=spec.height, fit=spec.fit, output_format=PNG)
     _, output = run(data, **_fields(lossless))
     expected = reference(upright, spec)
     assert output.size == expected.size
@@ -83,7 +84,9 @@ def test_the_drafted_box_is_carried_into_the_crop() -> None:
     # A cover crop of a JPEG big enough to draft: it must land where a full decode's crop would.
     data = encode(gradient((2400, 1600)), "JPEG", quality=95)
     spec = TransformSpec(width=200, height=300, fit=Fit.COVER)
-    _, output = run(data, **_fields(TransformSpec(200, 300, Fit.COVER, PNG)))
+    _, output = run(
+        data, **_fields(TransformSpec(width=200, height=300, fit=Fit.COVER, output_format=PNG))
+    )
     assert psnr(output, reference(decode(data), spec)) > 38
 
 
@@ -292,55 +295,55 @@ def test_every_stage_is_timed() -> None:
 class TestRefusals:
     def test_not_an_image(self) -> None:
         with pytest.raises(UnsupportedImage, match="not an image in a supported format"):
-            render(b"<html>hello</html>", TransformSpec(), LIMIT)
+            render(b"<html>hello</html>", TransformSpec(), max_pixels=LIMIT)
 
     def test_a_format_that_is_not_enabled(self) -> None:
         with pytest.raises(UnsupportedImage):
-            render(encode(gradient(), "TIFF"), TransformSpec(), LIMIT)
+            render(encode(gradient(), "TIFF"), TransformSpec(), max_pixels=LIMIT)
         with pytest.raises(UnsupportedImage):
-            render(encode(gradient(), "BMP"), TransformSpec(), LIMIT)
+            render(encode(gradient(), "BMP"), TransformSpec(), max_pixels=LIMIT)
 
     @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
     def test_a_truncated_jpeg(self, fraction: float) -> None:
         data = (CORPUS / "flickr-6mp.jpg").read_bytes()
         with pytest.raises(CorruptImage):
-            render(data[: int(len(data) * fraction)], TransformSpec(width=100), LIMIT)
+            render(data[: int(len(data) * fraction)], TransformSpec(width=100), max_pixels=LIMIT)
 
     def test_a_truncated_png(self) -> None:
         data = (CORPUS / "alpha-3mp.png").read_bytes()
         with pytest.raises(CorruptImage):
-            render(data[: len(data) // 2], TransformSpec(width=100), LIMIT)
+            render(data[: len(data) // 2], TransformSpec(width=100), max_pixels=LIMIT)
 
     def test_a_header_only_is_corrupt_not_unsupported(self) -> None:
         with pytest.raises(CorruptImage):
-            render(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, TransformSpec(), LIMIT)
+            render(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, TransformSpec(), max_pixels=LIMIT)
 
     def test_pixels_are_counted_before_decoding(self) -> None:
         bomb = png_claiming_size(100_000, 100_000)
         assert len(bomb) < 200
         with pytest.raises(ImageTooLarge, match="more than 1000000 pixels"):
-            render(bomb, TransformSpec(width=10), 1_000_000)
+            render(bomb, TransformSpec(width=10), max_pixels=1_000_000)
 
     def test_the_pixel_limit_is_inclusive(self) -> None:
         data = encode(gradient((100, 100)), "PNG")
-        render(data, TransformSpec(), 10_000)
+        render(data, TransformSpec(), max_pixels=10_000)
         with pytest.raises(ImageTooLarge):
-            render(data, TransformSpec(), 9_999)
+            render(data, TransformSpec(), max_pixels=9_999)
 
     @pytest.mark.parametrize("output", FORMATS, ids=lambda output: output.name)
     def test_the_output_limit_is_inclusive(self, output: OutputFormat) -> None:
         data = encode(Image.effect_noise((200, 150), 64).convert("RGB"), "PNG")
         spec = TransformSpec(output_format=output)
-        body = render(data, spec, LIMIT).body
-        assert render(data, spec, LIMIT, max_bytes=len(body)).body == body
+        body = render(data, spec, max_pixels=LIMIT).body
+        assert render(data, spec, max_pixels=LIMIT, max_bytes=len(body)).body == body
         with pytest.raises(OutputTooLarge, match=f"more than the {len(body) - 1} bytes"):
-            render(data, spec, LIMIT, max_bytes=len(body) - 1)
+            render(data, spec, max_pixels=LIMIT, max_bytes=len(body) - 1)
 
     def test_a_png_too_large_is_refused_part_way_through_encoding(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         data = encode(Image.effect_noise((1500, 1500), 64).convert("RGB"), "PNG")
-        whole = len(render(data, TransformSpec(), LIMIT).body)  # noise hardly compresses
+        whole = len(render(data, TransformSpec(), max_pixels=LIMIT).body)  # noise hardly compresses
         offered: list[int] = []
         write = pipeline._BoundedBuffer.write
 
@@ -350,7 +353,7 @@ class TestRefusals:
 
         monkeypatch.setattr(pipeline._BoundedBuffer, "write", counted)
         with pytest.raises(OutputTooLarge):
-            render(data, TransformSpec(), LIMIT, max_bytes=100_000)
+            render(data, TransformSpec(), max_pixels=LIMIT, max_bytes=100_000)
         assert sum(offered) < whole / 10  # the encoder stopped, it did not finish and then fail
 
 
@@ -386,7 +389,8 @@ def test_only_the_web_plugins_are_ever_loaded() -> None:
         "from image_optimizer.formats import OUTPUT_FORMATS\n"
         f"data = open({str(CORPUS / 'tree.webp')!r}, 'rb').read()\n"
         "for name in ('avif', 'webp', 'png', 'gif', 'jpeg'):\n"
-        "    render(data, TransformSpec(width=32, output_format=OUTPUT_FORMATS[name]), 10**8)\n"
+        "    spec = TransformSpec(width=32, output_format=OUTPUT_FORMATS[name])\n"
+        "    render(data, spec, max_pixels=10**8)\n"
         "print(json.dumps([m for m in sys.modules if m.endswith('ImagePlugin')]))\n"
     )
     result = subprocess.run(

@@ -19,8 +19,9 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from conftest import ROOT, get
+from image_optimizer.parameters import NAMES
 from image_optimizer_cli.samples import ORBIT_FRAMES
-from test_cli import start_server
+from local_server import start_server
 
 CHROMIUM_FLAGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -112,7 +113,7 @@ def test_position_focal_point_and_density_reach_the_service(page: Page, base: st
     assert natural_width(page, "#result") == 200
     page.select_option("#position", "")
     page.fill("#fx", "0.25")
-    page.select_option("#dpr", "2")
+    page.fill("#dpr", "2")
     result_for(page, "format=webp&fx=0.25&dpr=2")
     assert natural_width(page, "#result") == 400  # w=200 at twice the density
     page.select_option("#position", "top")  # and a focal point: the service says which to drop
@@ -134,8 +135,9 @@ def test_an_animation_stays_animated_unless_a_still_is_asked(page: Page, base: s
 
 
 def test_every_control_has_a_label_and_the_keyboard_reaches_it(page: Page) -> None:
-    for control in ("image", "w", "h", "fit", "position", "fx", "fy", "dpr", "format", "q"):
+    for control in ("image", *NAMES):  # one for each parameter of the table
         assert page.locator(f"label[for={control}]").count() == 1, control
+        assert page.locator(f"#{control}").count() == 1, control
     page.focus("#image")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "w"

@@ -26,7 +26,7 @@ from image_optimizer.sources.folder import FolderSource
 from image_optimizer_cli.lambda_events import LocalContext
 from image_optimizer_cli.main import main
 from images import decode, encode
-from test_cli import fetch, start_server
+from local_server import fetch, start_server
 
 QUERIES = ("w=100", "w=200&format=webp")
 Configure = Callable[..., None]
@@ -99,7 +99,9 @@ def queue(s3_endpoint: str) -> str:
 
 def fill(redis_url: str, samples_dir: Path, keys: tuple[str, ...]) -> ImageService:
     service = ImageService(
-        FolderSource(samples_dir, 10**9), RedisCache(RedisOptions(redis_url)), 10**8
+        FolderSource(samples_dir, 10**9),
+        RedisCache(RedisOptions(redis_url)),
+        max_source_pixels=10**8,
     )
     for key in keys:
         for query in QUERIES:
@@ -155,6 +157,17 @@ class TestThePurgeFunction:
             "miss",
         ]  # deleted (then made again here)
         assert statuses(service, "photos/portrait.jpg") == ["hit", "hit"]  # untouched
+        assert received(queue) == [["landscapes/main.jpg", "logos/badge.png", "photos/my cat.jpg"]]
+
+    def test_invoke_runs_it_on_the_sample_batch(
+        self, redis_url: str, samples_dir: Path, queue: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`image-optimizer invoke` runs the function an event belongs to, as `sam local
+        invoke` would."""
+        service = fill(redis_url, samples_dir, ("landscapes/main.jpg",))
+        assert main(["invoke", str(EVENTS / "sqs-purge-batch.json")]) == 0
+        assert json.loads(capsys.readouterr().out) == {"batchItemFailures": []}
+        assert statuses(service, "landscapes/main.jpg") == ["miss", "miss"]
         assert received(queue) == [["landscapes/main.jpg", "logos/badge.png", "photos/my cat.jpg"]]
 
     def test_results_kept_in_the_bucket_go_too(
@@ -430,6 +443,50 @@ class TestPurgeByHand:
         )
         assert code == 1
         assert "purge failed: the purge of 'a.jpg' failed" in capsys.readouterr().err
+
+
+class TestInvokeRunsTheFunctionAnEventBelongsTo:
+    """`image-optimizer invoke` on the SQS sample events runs the invalidation function (the
+    purge function's own tests run it on its event), and says what stops it."""
+
+    def test_the_invalidation_batch_invalidates(
+        self,
+        configure: Configure,
+        distribution: str,
+        fresh_functions: None,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        configure(SOURCE_BUCKET="my-images", DISTRIBUTION_ID=distribution)
+        assert main(["invoke", str(EVENTS / "sqs-invalidation-batch.json")]) == 0
+        assert json.loads(capsys.readouterr().out) == {"batchItemFailures": []}
+        assert len(invalidated_paths(distribution)) == 1
+
+    def test_messages_handed_back_fail_the_command(
+        self,
+        configure: Configure,
+        s3_endpoint: str,
+        fresh_functions: None,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        configure(SOURCE_BUCKET="my-images", DISTRIBUTION_ID="ENOSUCHDISTRIBUTION")
+        assert main(["invoke", str(EVENTS / "sqs-invalidation-batch.json")]) == 1
+        assert len(json.loads(capsys.readouterr().out)["batchItemFailures"]) == 2
+
+    def test_a_function_without_its_settings_is_one_line_and_exit_2(
+        self,
+        configure: Configure,
+        samples_dir: Path,
+        fresh_functions: None,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        configure(SOURCE_DIR=str(samples_dir))
+        with pytest.raises(SystemExit) as exited:
+            main(["invoke", str(EVENTS / "sqs-purge-batch.json")])
+        assert exited.value.code == 2
+        assert capsys.readouterr().err == (
+            "image-optimizer: error: image_optimizer.purge.lambda_handler: the purge function "
+            "needs SOURCE_BUCKET: it acts on S3's events\n"
+        )
 
 
 def test_the_sample_events_are_where_the_readme_says() -> None:

@@ -303,7 +303,8 @@ class TestCoalescing:
         spec = parse_query("w=1200&format=avif", None, 4096)
         # Each request as its own container: its own service and Redis client.
         services = [
-            ImageService(source, RedisCache(RedisOptions(redis_url)), 10**8) for _ in range(8)
+            ImageService(source, RedisCache(RedisOptions(redis_url)), max_source_pixels=10**8)
+            for _ in range(8)
         ]
         barrier = threading.Barrier(len(services))
         results: list[Any] = [None] * len(services)
@@ -346,11 +347,15 @@ class TestCoalescing:
             threading.Timer(lock_ends, shared_redis.client().delete, [lock]).start()
         cache = RedisCache(RedisOptions(redis_url, wait_seconds=wait_seconds))
         served = run_bounded(
-            lambda: ImageService(source, cache, 10**8).serve("landscapes/main.jpg", spec)
+            lambda: ImageService(source, cache, max_source_pixels=10**8).serve(
+                "landscapes/main.jpg", spec
+            )
         )
         assert served.cache_status == "miss"
         assert source.fetches == 1
-        again = ImageService(source, cache, 10**8).serve("landscapes/main.jpg", spec)
+        again = ImageService(source, cache, max_source_pixels=10**8).serve(
+            "landscapes/main.jpg", spec
+        )
         assert again.cache_status == "hit"  # what the waiter made, it kept
 
     def test_misses_coalesce_on_a_cluster_mode_server(
@@ -368,7 +373,9 @@ class TestCoalescing:
             results: list[Any] = []
             thread = threading.Thread(
                 target=lambda: results.append(
-                    ImageService(source, waiter, 10**8).serve("landscapes/main.jpg", spec)
+                    ImageService(source, waiter, max_source_pixels=10**8).serve(
+                        "landscapes/main.jpg", spec
+                    )
                 )
             )
             thread.start()
@@ -386,7 +393,7 @@ class TestCoalescing:
         self, samples_dir: Path, redis_url: str, shared_redis: RedisServer
     ) -> None:
         cache = RedisCache(RedisOptions(redis_url))
-        ImageService(FolderSource(samples_dir, 10**9), cache, 10**8).serve(
+        ImageService(FolderSource(samples_dir, 10**9), cache, max_source_pixels=10**8).serve(
             "landscapes/main.jpg", parse_query("w=50", None, 4096)
         )
         assert shared_redis.client().keys(f"{PREFIX}*:lock:*") == []
@@ -556,7 +563,7 @@ class TestPurge:
         server = RedisServer(tmp_path, cluster=cluster).start()
         try:
             cache = RedisCache(RedisOptions(server.url, ttl_seconds=300))
-            service = ImageService(FolderSource(samples_dir, 10**9), cache, 10**8)
+            service = ImageService(FolderSource(samples_dir, 10**9), cache, max_source_pixels=10**8)
             assert self.serve_all(service, "landscapes/main.jpg") == ["miss"] * 3
             assert self.serve_all(service, "logos/badge.png") == ["miss"] * 3
             variants = stored(

@@ -18,9 +18,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotocoreCredentials
 
 from conftest import BUCKET, PREFIX
+from faulty_s3 import FaultyS3
 from image_optimizer.sources.s3 import S3Source
 from image_optimizer.sources.sigv4 import Credentials, signed_headers
-from test_s3_faults import FaultyS3
 
 EXAMPLE = Credentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
 

@@ -16,11 +16,11 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from conftest import error_of, get
+from edge_runner import CHROME, at_the_edge
 from image_optimizer.errors import InvalidParameter
 from image_optimizer.request import parse_query
 from image_optimizer.signing import SignatureRejected, sign_url, verify
 from image_optimizer_cli.main import main
-from test_edge_function import CHROME, at_the_edge
 
 SECRET = b"a-long-enough-test-secret"
 UNAVAILABLE = {
@@ -210,6 +210,15 @@ class TestThroughTheHandler:
     def test_signed_requests_are_served(self, s3_handler: Callable[..., None]) -> None:
         s3_handler(SIGNING_SECRET=SECRET.decode())
         url = sign_url("/images/logos/badge.png?w=50&format=webp", SECRET, int(time.time()) + 60)
+        assert get(url)["statusCode"] == 200
+
+    def test_signed_urls_are_checked_against_the_deployments_limits(
+        self, s3_handler: Callable[..., None]
+    ) -> None:
+        """A width over the default 4096 that MAX_DIMENSION allows, from an allow-list."""
+        s3_handler(SIGNING_SECRET=SECRET.decode(), MAX_DIMENSION="8192", ALLOWED_HEIGHTS="5000")
+        limits = {"max_dimension": 8192, "allowed": {"h": frozenset({5000})}}
+        url = sign_url("/images/logos/badge.png?h=5000&dpr=1.5", SECRET, **limits)  # type: ignore[arg-type]
         assert get(url)["statusCode"] == 200
 
     def test_bad_parameters_are_still_400_first(self, s3_handler: Callable[..., None]) -> None:
@@ -415,3 +424,49 @@ def test_the_cli_signs(
         main(["sign", "/images/a.jpg"])
     assert exited.value.code == 2
     assert "no secret" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("environment", "url", "error"),
+    [
+        (
+            {"SIGNING_SECRET": "fifteen-chars!!"},
+            "/images/a.jpg?w=10",
+            "SIGNING_SECRET must be at least 16 characters long",
+        ),
+        ({}, "/images/a.jpg?w=abc", "the service would refuse this URL: w must be an integer"),
+        ({}, "/images/a.jpg?width=10", "the service would refuse this URL: unknown parameter"),
+        ({}, "/images/a.jpg?w=5000", "w must be an integer from 1 to 4096, got '5000'"),
+        ({"MAX_DIMENSION": "8192"}, "/images/a.jpg?w=9000", "from 1 to 8192, got '9000'"),
+        ({"ALLOWED_WIDTHS": "320,640"}, "/images/a.jpg?w=400", "w must be one of 320, 640"),
+        ({}, "/images/a.jpg?position=top&fx=0.2", "position and fx/fy both say"),
+    ],
+)
+def test_the_cli_refuses_what_the_service_would(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    environment: dict[str, str],
+    url: str,
+    error: str,
+) -> None:
+    for name in ("MAX_DIMENSION", "ALLOWED_WIDTHS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SIGNING_SECRET", SECRET.decode())
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exited:
+        main(["sign", url])
+    assert exited.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert error in line
+
+
+def test_the_cli_signs_within_the_deployments_limits(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SIGNING_SECRET", SECRET.decode())
+    monkeypatch.setenv("MAX_DIMENSION", "8192")
+    monkeypatch.setenv("ALLOWED_WIDTHS", "320,6000")
+    assert main(["sign", "/images/a.jpg?w=6000"]) == 0
+    query = urlsplit(capsys.readouterr().out.strip()).query
+    verify(SECRET, "a.jpg", query, max_dimension=8192, allowed={"w": frozenset({320, 6000})})

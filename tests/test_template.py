@@ -19,17 +19,16 @@ from typing import Any
 import boto3
 import pytest
 from cfnlint.decode import cfn_yaml
+from embed_in_template import SOURCE as EDGE_SOURCE
+from embed_in_template import deployed, table_block, with_table
 from samtranslator.translator.transform import transform
 
 from conftest import EVENTS, ROOT
-from image_optimizer.request import PARAMETERS
+from image_optimizer.parameters import NAMES, PARAMETERS, Kind, Parameter
 from image_optimizer.signing import SIGNING_PARAMETERS
 
-sys.path.insert(0, str(ROOT / "functions" / "edge"))
-from embed_in_template import SOURCE as EDGE_SOURCE
-from embed_in_template import for_template
-
 TEMPLATE = ROOT / "template.yaml"
+CLOUDFRONT_FUNCTION_BYTES = 10 * 1024  # CloudFront's quota on a function's code
 BIN = Path(sys.executable).parent
 TOOL_ENV = {
     **os.environ,
@@ -133,7 +132,7 @@ def test_the_cache_key_is_the_transform_parameters_only(resources: dict[str, Any
     # The whole query is the key because the viewer-request function (on every behaviour that
     # reaches the Lambda) has already cut it down to the parameters below: see the edge tests.
     assert keyed["QueryStringsConfig"] == {"QueryStringBehavior": "all"}
-    assert len([*PARAMETERS, *SIGNING_PARAMETERS]) > 10  # CloudFront's most for a name list
+    assert len([*NAMES, *SIGNING_PARAMETERS]) > 10  # CloudFront's most for a name list
     distribution = resources["Distribution"]["Properties"]["DistributionConfig"]
     associations = distribution["DefaultCacheBehavior"]["FunctionAssociations"]
     assert associations == [
@@ -166,29 +165,61 @@ def test_the_cache_behaviour(resources: dict[str, Any]) -> None:
 
 def test_the_template_embeds_the_edge_function_file(source: dict[str, Any]) -> None:
     code = source["Resources"]["ViewerRequestFunction"]["Properties"]["FunctionCode"]["Fn::Sub"]
-    assert code.strip() == for_template(EDGE_SOURCE.read_text()).strip(), (
-        "template.yaml is out of date: run `make embed-edge-function`"
+    file = EDGE_SOURCE.read_text()
+    assert with_table(file, table_block()) == file, (
+        "viewer-request.js's parameters are out of date: run `make generate`"
     )
-    assert "${MaxDimension}" in code
+    assert code.strip() == deployed(file).strip(), (
+        "template.yaml is out of date: run `make generate`"
+    )
+    assert "//" not in code.replace("https://", "")  # comments cost bytes CloudFront counts
+
+
+# The parameters the issues in hand will add, as their contract names them: the deployed
+# function must have room for them.
+NEXT_PARAMETERS = (
+    Parameter(name="preset", kind=Kind.TEXT, meaning="", values="", pattern="[a-z0-9-]{1,32}",
+              expected="the name of a preset: a-z, 0-9 and -, at most 32"),
+    Parameter(name="rotate", kind=Kind.CHOICE, meaning="", values="",
+              choices=("0", "90", "180", "270"), neutral="0"),
+    Parameter(name="flip", kind=Kind.CHOICE, meaning="", values="", choices=("h", "v", "hv")),
+    Parameter(name="grayscale", kind=Kind.CHOICE, meaning="", values="", choices=("1",),
+              expected="1 (no colour)"),
+    Parameter(name="blur", kind=Kind.NUMBER, meaning="", values="", pattern="[0-9]{1,3}(\\.[0-9])?",
+              low=0.3, high=100, decimals=1),
+    Parameter(name="sharpen", kind=Kind.NUMBER, meaning="", values="",
+              pattern="[0-9]{1,2}(\\.[0-9])?", low=0.5, high=10, decimals=1),
+    Parameter(name="bg", kind=Kind.TEXT, meaning="", values="",
+              pattern="[0-9a-f]{6}([0-9a-f]{2})?", expected="a colour as RRGGBB or RRGGBBAA hex"),
+    Parameter(name="watermark", kind=Kind.TEXT, meaning="", values="", case_sensitive=True,
+              pattern="[A-Za-z0-9_-]{1,32}", expected="the name of a watermark of this deployment"),
+)  # fmt: skip
+
+
+def longest(code: str, parameters: dict[str, Any]) -> str:
+    """``code`` with each ${Parameter} replaced by the longest value the template accepts."""
+    spliced = set(re.findall(r"\$\{(\w+)\}", code))
+    for name in spliced:
+        declared = parameters[name]
+        widest = (
+            "9" * declared["MaxLength"] if "MaxLength" in declared else str(declared["MaxValue"])
+        )
+        code = code.replace(f"${{{name}}}", widest)
+    return code
 
 
 def test_the_edge_function_fits_cloudfronts_10_kb_with_the_longest_parameters(
     source: dict[str, Any],
 ) -> None:
     code = source["Resources"]["ViewerRequestFunction"]["Properties"]["FunctionCode"]["Fn::Sub"]
-    parameters = source["Parameters"]
     spliced = set(re.findall(r"\$\{(\w+)\}", code))
-    assert spliced == {
-        "MaxDimension", "AllowedWidths", "AllowedHeights", "AllowedQualities", "AllowedDensities"
-    }  # fmt: skip
-    longest = code
-    for name in spliced:
-        declared = parameters[name]
-        widest = (
-            "9" * declared["MaxLength"] if "MaxLength" in declared else str(declared["MaxValue"])
-        )
-        longest = longest.replace(f"${{{name}}}", widest)
-    assert len(longest.encode("utf-8")) <= 10 * 1024
+    assert spliced == {"MaxDimension"} | {
+        p.allow_list.template_parameter for p in PARAMETERS if p.allow_list is not None
+    }
+    assert len(longest(code, source["Parameters"]).encode("utf-8")) <= CLOUDFRONT_FUNCTION_BYTES
+    with_the_next = deployed(EDGE_SOURCE.read_text(), (*PARAMETERS, *NEXT_PARAMETERS))
+    room = CLOUDFRONT_FUNCTION_BYTES - len(longest(with_the_next, source["Parameters"]).encode())
+    assert room >= 1024, f"only {room} bytes left once the next parameters are in"
 
 
 def test_s3_is_reached_through_a_gateway_endpoint_on_the_private_routes(

@@ -49,8 +49,8 @@ def test_enough_time_is_a_200(s3_handler: Callable[..., None]) -> None:
 def test_the_pipeline_stops_between_steps() -> None:
     data = encode(gradient(), "PNG")
     with pytest.raises(TimeBudgetExceeded):
-        render(data, TransformSpec(width=10), 10**8, deadline=time.monotonic() - 1)
-    render(data, TransformSpec(width=10), 10**8, deadline=time.monotonic() + 60)
+        render(data, TransformSpec(width=10), max_pixels=10**8, deadline=time.monotonic() - 1)
+    render(data, TransformSpec(width=10), max_pixels=10**8, deadline=time.monotonic() + 60)
 
 
 def test_waiting_for_another_request_ends_at_the_deadline(
@@ -61,7 +61,7 @@ def test_waiting_for_another_request_ends_at_the_deadline(
     lock = f"image-optimizer:{{{entry.original}}}:lock:{entry.variant}"
     shared_redis.client().set(lock, "busy elsewhere", px=60_000)
     cache = RedisCache(RedisOptions(redis_url, wait_seconds=30))
-    service = ImageService(FolderSource(samples_dir, 10**9), cache, 10**8)
+    service = ImageService(FolderSource(samples_dir, 10**9), cache, max_source_pixels=10**8)
     started = time.monotonic()
     try:
         outcome = service.serve("landscapes/main.jpg", spec, deadline=started + 0.3).cache_status
@@ -91,7 +91,7 @@ def test_a_miss_with_no_time_left_does_not_even_fetch(samples_dir: Path) -> None
             fetched.append(key)
             return super().fetch(key)
 
-    service = ImageService(Watched(samples_dir, 10**9), NullCache(), 10**8)
+    service = ImageService(Watched(samples_dir, 10**9), NullCache(), max_source_pixels=10**8)
     with pytest.raises(TimeBudgetExceeded) as caught:
         service.serve("landscapes/main.jpg", TransformSpec(width=10), time.monotonic() - 1)
     assert caught.value.message == "no time was left to make the image; try again"

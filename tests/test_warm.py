@@ -133,10 +133,37 @@ def test_the_progress_bar_counts_every_variant(folder: Path) -> None:
     from image_optimizer.sources.folder import FolderSource
     from image_optimizer_cli.warm import warm
 
-    service = ImageService(FolderSource(folder, 10**9), NullCache(), 10**8)
+    service = ImageService(FolderSource(folder, 10**9), NullCache(), max_source_pixels=10**8)
     specs = [("w=50 webp", parse_query("w=50&format=webp", None, 4096))]
     bar = io.StringIO()
     report = warm(service, ["logos/badge.png", "photos/portrait.jpg"], specs, 1, bar)
     assert bar.getvalue().endswith("] 2/2\n")
     assert "warming [###############...............] 1/2" in bar.getvalue()
     assert (report.made, report.failures) == (2, [])
+
+
+def test_a_cache_that_cannot_be_reached_fails_before_any_work(
+    folder: Path, refused_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = f"redis://127.0.0.1:{refused_port}/0"
+    args = ["warm", "", "--sizes", "64", "--source", str(folder), "--cache", cache]
+    code, out, err = run(args, capsys)
+    assert code == 1
+    assert out == ""
+    assert err == f"cannot reach the cache redis ({cache}): nothing warmed\n"
+
+
+def test_a_cache_that_keeps_nothing_fails_the_command(
+    folder: Path, own_redis: RedisServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Redis answers reads but is full (noeviction, OOM on every write): the variants made are
+    not kept, which is what warming was for."""
+    own_redis.client().config_set("maxmemory", "1")
+    own_redis.client().config_set("maxmemory-policy", "noeviction")
+    (folder / "m-broken" / "cut.jpg").unlink()
+    args = ["warm", "landscapes/", "--sizes", "64", "--source", str(folder)]
+    code, _, err = run([*args, "--cache", own_redis.url], capsys)
+    assert code == 1
+    assert err.endswith(
+        f"the cache redis ({own_redis.url}) failed 1 times: the variants made since were not kept\n"
+    )

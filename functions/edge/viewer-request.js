@@ -6,27 +6,25 @@
 // ignores `Vary: Accept`). A value the Lambda would refuse is refused here with the same 400,
 // without reaching the origin. template.yaml embeds this file; tests/edge runs it under node.
 
-var PARAMETERS = ['w', 'h', 'q', 'format', 'fit', 'position', 'fx', 'fy', 'dpr', 'frames'];
-var MAX_DIMENSION = 4096; // template.yaml puts its MaxDimension parameter here
-var FORMATS = { jpeg: 'jpeg', jpg: 'jpeg', png: 'png', webp: 'webp', avif: 'avif', gif: 'gif', auto: 'auto' };
-var FORMAT_NAMES = 'jpeg, jpg, png, webp, avif, gif, auto';
-var CHOICES = {
-    fit: ['cover', 'contain', 'fill', 'inside', 'outside'],
-    position: ['center', 'top', 'bottom', 'left', 'right', 'top-left', 'top-right', 'bottom-left',
-        'bottom-right', 'entropy', 'attention'],
-};
-// Each number's form, its range and how a refusal describes it.
-var SIDE = [/^[0-9]{1,9}$/, 1, MAX_DIMENSION, 'an integer from 1 to ' + MAX_DIMENSION];
-var FRACTION = [/^([01]|[01]?\.[0-9]{1,3})$/, 0, 1, 'a number from 0 to 1 (at most 3 decimals)'];
-var NUMBERS = {
-    w: SIDE,
-    h: SIDE,
-    q: [/^[0-9]{1,9}$/, 0, 100, 'an integer from 0 to 100'],
-    fx: FRACTION,
-    fy: FRACTION,
-    dpr: [/^[1-4](\.[0-9])?$/, 1, 4, 'a number from 1 to 4 (at most 1 decimal)'],
-};
-var ALLOWED = { w: [], h: [], q: [], dpr: [] }; // template.yaml puts its Allowed* parameters here
+// BEGIN GENERATED from image_optimizer/parameters.py by embed_in_template.py: do not edit
+var MAX_DIMENSION = 4096;
+var ALLOWED = { w: [], h: [], q: [], dpr: [] };
+// [name, kind, the value that means the same as leaving it out, ...what its kind needs]
+var PARAMETERS = [
+    ['w', 'number', null, /^(?:[0-9]{1,9})$/, 1, MAX_DIMENSION, 'an integer from 1 to ' + MAX_DIMENSION],
+    ['h', 'number', null, /^(?:[0-9]{1,9})$/, 1, MAX_DIMENSION, 'an integer from 1 to ' + MAX_DIMENSION],
+    ['q', 'number', null, /^(?:[0-9]{1,9})$/, 0, 100, 'an integer from 0 to 100'],
+    ['format', 'choice', null, ['jpeg', 'jpg', 'png', 'webp', 'avif', 'gif', 'auto'], {'jpg': 'jpeg'}, 'one of jpeg, jpg, png, webp, avif, gif, auto'],
+    ['fit', 'choice', null, ['cover', 'contain', 'fill', 'inside', 'outside'], {}, 'one of cover, contain, fill, inside, outside'],
+    ['position', 'choice', null, ['center', 'top', 'bottom', 'left', 'right', 'top-left', 'top-right', 'bottom-left', 'bottom-right', 'entropy', 'attention'], {}, 'one of center, top, bottom, left, right, top-left, top-right, bottom-left, bottom-right, entropy, attention'],
+    ['fx', 'number', null, /^(?:[01]|[01]?\.[0-9]{1,3})$/, 0, 1, 'a number from 0 to 1 (at most 3 decimals)'],
+    ['fy', 'number', null, /^(?:[01]|[01]?\.[0-9]{1,3})$/, 0, 1, 'a number from 0 to 1 (at most 3 decimals)'],
+    ['dpr', 'number', '1', /^(?:[1-4](\.[0-9])?)$/, 1, 4, 'a number from 1 to 4 (at most 1 decimal)'],
+    ['frames', 'choice', null, ['1'], {}, '1 (a still of the first frame)'],
+];
+var BY_NAME = {};
+PARAMETERS.forEach(function (p) { BY_NAME[p[0]] = p; });
+// END GENERATED
 var SHOWN_VALUE_CHARS = 40;
 // A signed URL's parameters pass through as they are; the function checks them. They reach it
 // only when the template puts them in the cache key, which it does when signing is on.
@@ -62,7 +60,7 @@ function normalise(querystring, accept) {
             }
             continue;
         }
-        if (PARAMETERS.indexOf(name) < 0) {
+        if (!own(BY_NAME, name)) {
             continue; // utm_source and friends: dropped, they would only split the cache
         }
         var entry = querystring[names[i]];
@@ -80,13 +78,13 @@ function normalise(querystring, accept) {
     }
     var canonical = {};
     for (var j = 0; j < PARAMETERS.length; j++) {
-        var parameter = PARAMETERS[j];
+        var parameter = PARAMETERS[j][0];
         if (given[parameter] === undefined) {
             continue;
         }
-        var checked = check(parameter, given[parameter]);
+        var checked = check(PARAMETERS[j], given[parameter]);
         if (checked.error) {
-            return { error: checked.error, parameter: parameter };
+            return { error: parameter + ' must be ' + checked.error + ', got ' + shown(given[parameter]), parameter: parameter };
         }
         canonical[parameter] = checked.value;
     }
@@ -101,9 +99,6 @@ function normalise(querystring, accept) {
             return { error: 'dpr ' + given.dpr + ' makes ' + sides[s] + ' ' + side + ', more than ' + MAX_DIMENSION, parameter: 'dpr' };
         }
     }
-    if (canonical.dpr === '1') {
-        delete canonical.dpr; // the density of a plain request
-    }
     if (canonical.format === 'auto') {
         var negotiated = negotiate(accept);
         if (negotiated) {
@@ -117,8 +112,10 @@ function normalise(querystring, accept) {
     }
     var canonicalQuery = {};
     for (var k = 0; k < PARAMETERS.length; k++) {
-        if (canonical[PARAMETERS[k]] !== undefined) {
-            canonicalQuery[PARAMETERS[k]] = { value: canonical[PARAMETERS[k]] };
+        var entry = PARAMETERS[k];
+        // A value that means the same as leaving it out (dpr=1) is left out.
+        if (canonical[entry[0]] !== undefined && canonical[entry[0]] !== entry[2]) {
+            canonicalQuery[entry[0]] = { value: canonical[entry[0]] };
         }
     }
     if (signed.expires !== undefined) {
@@ -130,38 +127,32 @@ function normalise(querystring, accept) {
     return { querystring: canonicalQuery };
 }
 
-function check(name, raw) {
-    var number = NUMBERS[name];
-    if (number) {
-        var valid = number[0].test(raw);
-        var allowed = ALLOWED[name] || [];
+// `parameter` is an entry of PARAMETERS: [name, kind, neutral value, ...what its kind needs].
+// Returns the value in canonical form, or in `error` what the parameter allows.
+function check(parameter, raw) {
+    var kind = parameter[1];
+    if (kind === 'number') { // [.., pattern, low, high, description]
+        var valid = parameter[3].test(raw);
+        var allowed = ALLOWED[parameter[0]] || [];
         if (allowed.length) {
             if (!valid || allowed.indexOf(Number(raw)) < 0) {
-                var listed = allowed.slice().sort(function (a, b) { return a - b; }).join(', ');
-                return { error: name + ' must be one of ' + listed + ', got ' + shown(raw) };
+                return { error: 'one of ' + allowed.slice().sort(function (a, b) { return a - b; }).join(', ') };
             }
-        } else if (!valid || Number(raw) < number[1] || Number(raw) > number[2]) {
-            return { error: name + ' must be ' + number[3] + ', got ' + shown(raw) };
+        } else if (!valid || Number(raw) < parameter[4] || Number(raw) > parameter[5]) {
+            return { error: parameter[6] };
         }
         return { value: String(Number(raw)) }; // 0400 -> 400, .50 -> 0.5, 2.0 -> 2
     }
-    if (name === 'frames') {
-        if (raw !== '1') {
-            return { error: 'frames must be 1 (a still of the first frame), got ' + shown(raw) };
+    if (kind === 'choice') { // [.., choices, aliases, description]
+        var lower = raw.toLowerCase();
+        if (parameter[3].indexOf(lower) < 0) {
+            return { error: parameter[5] };
         }
-        return { value: raw };
+        return { value: own(parameter[4], lower) ? parameter[4][lower] : lower };
     }
-    var lower = raw.toLowerCase();
-    if (name === 'format') {
-        if (!own(FORMATS, lower)) {
-            return { error: 'format must be one of ' + FORMAT_NAMES + ', got ' + shown(raw) };
-        }
-        return { value: FORMATS[lower] };
-    }
-    if (CHOICES[name].indexOf(lower) < 0) {
-        return { error: name + ' must be one of ' + CHOICES[name].join(', ') + ', got ' + shown(raw) };
-    }
-    return { value: lower };
+    // text: [.., pattern, whether case matters, description]
+    var text = parameter[4] ? raw : raw.toLowerCase();
+    return parameter[3].test(text) ? { value: text } : { error: parameter[5] };
 }
 
 function negotiate(accept) {

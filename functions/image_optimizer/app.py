@@ -166,7 +166,15 @@ def _image(request: Request, context: LambdaContext, record: RequestRecord) -> R
         configured.allowed_values,
         SIGNING_PARAMETERS if secret else (),
     )
-    expires = verify(secret, key, request.query) if secret else None
+    expires = None
+    if secret:
+        expires = verify(
+            secret,
+            key,
+            request.query,
+            max_dimension=configured.max_dimension,
+            allowed=configured.allowed_values,
+        )
     served = service().serve(key, spec, _deadline(context))
     record.served = served
     cache_control = configured.cache_control

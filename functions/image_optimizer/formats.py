@@ -1,4 +1,5 @@
-"""The one table of output formats: names, aliases, MIME types and encoder options.
+"""The tables of formats: what a source may be (`INPUT_FORMATS`) and what an answer may be
+(`OUTPUT_FORMATS`: names, aliases, MIME types and encoder options).
 
 Encoder choices (measured on a 1200x980 photo, one core; see docs/performance.md):
 - JPEG: Huffman optimisation costs ~3 ms and saves ~1%; progressive costs 5x the encode time.
@@ -67,17 +68,49 @@ OUTPUT_FORMATS: MappingProxyType[str, OutputFormat] = MappingProxyType(
 )
 """Every accepted value of the ``format`` parameter (aliases included) -> its format."""
 
-_BY_PILLOW_FORMAT = {fmt.pillow_format: fmt for fmt in OUTPUT_FORMATS.values()}
 
-DECODERS: tuple[str, ...] = tuple(_BY_PILLOW_FORMAT)
-"""The only Pillow decoders a source may use: web formats, and not one parser more."""
+@dataclass(frozen=True, slots=True)
+class InputFormat:
+    """A format sources may be in: how to recognise it, and how Pillow reads it."""
+
+    name: str  # as messages name it
+    decoder: str  # the one Pillow decoder allowed to open it
+    reported_as: tuple[str, ...]  # what Pillow calls the opened image
+    signatures: tuple[tuple[int, bytes], ...]  # (offset, bytes) that only this format starts with
+    # The answer when the request names no format; None for a format browsers cannot show,
+    # which becomes JPEG (PNG when the image has alpha).
+    output: OutputFormat | None
+
+    def recognises(self, data: bytes) -> bool:
+        return any(data[at : at + len(magic)] == magic for at, magic in self.signatures)
+
+
+INPUT_FORMATS: tuple[InputFormat, ...] = (
+    # The JPEG decoder reports multi-picture phone photos as "MPO"; they become JPEG.
+    InputFormat("JPEG", "JPEG", ("JPEG", "MPO"), ((0, b"\xff\xd8\xff"),), JPEG),
+    InputFormat("PNG", "PNG", ("PNG",), ((0, b"\x89PNG\r\n\x1a\n"),), PNG),
+    InputFormat("WebP", "WEBP", ("WEBP",), ((0, b"RIFF"),), WEBP),
+    InputFormat("GIF", "GIF", ("GIF",), ((0, b"GIF87a"), (0, b"GIF89a")), GIF),
+    InputFormat("AVIF", "AVIF", ("AVIF",), ((4, b"ftypavif"), (4, b"ftypavis")), AVIF),
+)
+
+DECODERS: tuple[str, ...] = tuple(fmt.decoder for fmt in INPUT_FORMATS)
+"""The only Pillow decoders a source may use: the input formats', and not one parser more."""
+
+SUPPORTED_INPUTS = ", ".join(fmt.name for fmt in INPUT_FORMATS)
+
+_BY_REPORTED = {name: fmt for fmt in INPUT_FORMATS for name in fmt.reported_as}
+
+
+def recognised_input(data: bytes) -> InputFormat | None:
+    """The input format ``data`` starts like, whether or not the rest of it is sound."""
+    return next((fmt for fmt in INPUT_FORMATS if fmt.recognises(data)), None)
 
 
 def default_output_format(source_format: str | None, has_alpha: bool) -> OutputFormat:
-    """The output when the request names no format: keep a web format, else JPEG (PNG for alpha).
-
-    "Else" is real: the JPEG decoder reports multi-picture phone photos as "MPO".
-    """
-    if source_format in _BY_PILLOW_FORMAT:
-        return _BY_PILLOW_FORMAT[source_format]
+    """The output when the request names no format: a web format stays itself; anything else
+    becomes JPEG, or PNG when it has alpha."""
+    source = _BY_REPORTED.get(source_format or "")
+    if source is not None and source.output is not None:
+        return source.output
     return PNG if has_alpha else JPEG

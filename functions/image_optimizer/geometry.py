@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from image_optimizer.spec import Fit, TransformSpec
+from image_optimizer.parameters import Fit
+from image_optimizer.spec import TransformSpec
 
 Box = tuple[float, float, float, float]
 Size = tuple[int, int]

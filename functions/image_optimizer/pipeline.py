@@ -1,19 +1,21 @@
 """The pipeline: source bytes + `TransformSpec` -> encoded image bytes. Pure: no I/O, no globals.
 
-Ordered lists of small steps over one `_Work` context, each timed under a stage name. The
-decode steps run once; the frame steps run on each frame that goes out (one for a still, every
-frame of an animation kept as one); the encode step runs once.
+Ordered lists of small steps over one `_Work` context, each timed under a stage name (the step
+tables sit beside `render`, at the end). The decode steps run once; the frame steps run on each
+frame that goes out (one for a still, every frame of an animation kept as one); the encode step
+runs once.
 
-decode   open (web decoders only, pixels of all frames counted first), read the orientation,
-         `draft()` a JPEG down to no less than the target, load the pixels, and for
-         ``position=entropy|attention`` move the crop to what a small copy shows
-resize   bring exotic modes to L/LA/RGB/RGBA/CMYK, crop + resize in the stored frame
-         (carrying draft's scale so the output does not shift), then turn the small image upright
+decode   open (the input formats' decoders only, pixels of all frames counted first), read the
+         orientation and plan the geometry, `draft()` a JPEG down to no less than the target,
+         load the pixels
+resize   for ``position=entropy|attention`` move the crop to what a small copy shows; bring
+         exotic modes to L/LA/RGB/RGBA/CMYK, crop + resize in the stored frame (carrying
+         draft's scale so the output does not shift), then turn the small image upright
 colour   alpha flattened where the format has none (before the resize, where it is cheaper),
          CMYK -> sRGB, ICC profile policy, padding
-encode   save with the format table's options (every frame, with its duration and the loop
-         count, for an animation), no metadata but the colour profile, into a buffer that
-         stops the encoder once the output passes the byte limit
+encode   keep each frame made, then save with the format table's options (every frame, with its
+         duration and the loop count, for an animation), no metadata but the colour profile, into
+         a buffer that stops the encoder once the output passes the byte limit
 """
 
 from __future__ import annotations
@@ -47,7 +49,14 @@ from image_optimizer.errors import (
     TooManyFrames,
     UnsupportedImage,
 )
-from image_optimizer.formats import DECODERS, GIF, OutputFormat, default_output_format
+from image_optimizer.formats import (
+    DECODERS,
+    GIF,
+    SUPPORTED_INPUTS,
+    OutputFormat,
+    default_output_format,
+    recognised_input,
+)
 from image_optimizer.geometry import Box, Geometry, Size, plan
 from image_optimizer.settings import DEFAULT_MAX_ANIMATION_FRAMES
 from image_optimizer.spec import TransformSpec
@@ -62,7 +71,6 @@ REDUCING_GAP = 2.0
 Measured against 3.0: an RGBA PNG to 400 px JPEG 55 -> 26 ms, SSIM unchanged to 4 decimals."""
 
 _OUT_OF_TIME = "the image could not be made in the time left; try again shortly"
-_MAGIC_NUMBERS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"RIFF")
 _OPAQUE_MODES = ("L", "RGB", "CMYK")
 _PADDING = {"RGBA": (255, 255, 255, 0), "LA": (255, 0), "RGB": (255, 255, 255), "L": 255}
 
@@ -95,7 +103,9 @@ class _Work:
     orientation: int = 1
     stored_size: tuple[int, int] = (0, 0)  # the source's pixels as stored
     source_size: tuple[int, int] = (0, 0)  # as displayed
-    geometry: Geometry = field(init=False)
+    geometry: Geometry = field(init=False)  # in the displayed frame
+    stored_crop: Box = (0, 0, 0, 0)  # the geometry's crop and size in the stored frame
+    stored_target: Size = (0, 0)
     scale: float = 1.0  # of the decoded pixels to the stored ones: less after a JPEG draft
     icc_profile: bytes | None = None
     output: OutputFormat = field(init=False)
@@ -103,52 +113,6 @@ class _Work:
     frames: list[Image.Image] = field(default_factory=list)  # made, in order
     durations: list[int] = field(default_factory=list)  # milliseconds a frame
     body: bytes = b""
-
-
-def render(
-    data: bytes,
-    spec: TransformSpec,
-    max_pixels: int,
-    deadline: float = math.inf,
-    max_bytes: float = math.inf,
-    max_frames: int = DEFAULT_MAX_ANIMATION_FRAMES,
-) -> Rendition:
-    """Transform one source image; raises `OptimizerError`s that name what was wrong with it.
-
-    Between steps, and between frames, it gives up with `TimeBudgetExceeded` once
-    `time.monotonic()` passes ``deadline``: a step already started runs to its end, so the
-    caller keeps a margin. An encoder that writes more than ``max_bytes`` is stopped there with
-    `OutputTooLarge`. An animation keeps its frames (at most ``max_frames``; all of them
-    together at most ``max_pixels``) when the output format can carry them.
-    """
-    work = _Work(data, spec, max_pixels, max_bytes, max_frames)
-    timings: dict[str, float] = {}
-
-    def run(steps: Steps) -> None:
-        for stage, step in steps:
-            if time.monotonic() > deadline:
-                raise TimeBudgetExceeded(_OUT_OF_TIME)
-            started = time.perf_counter()
-            step(work)
-            timings[stage] = timings.get(stage, 0.0) + (time.perf_counter() - started) * 1000
-
-    run(_DECODE_STEPS)
-    for index in range(work.frame_count):
-        if index:
-            run((("decode", partial(_next_frame, index=index)),))
-        run(_FRAME_STEPS)
-    run(_ENCODE_STEPS)
-    width, height = work.geometry.canvas
-    return Rendition(
-        work.body,
-        work.output,
-        width,
-        height,
-        work.source_format,
-        *work.source_size,
-        timings,
-        work.frame_count,
-    )
 
 
 def _open(work: _Work) -> None:
@@ -159,10 +123,10 @@ def _open(work: _Work) -> None:
     except Exception:
         # Reading a header of hostile bytes fails in many ways (truncated reads, text chunks
         # that inflate past Pillow's limit, ...): each is a bad source, never a fault of ours.
-        if work.data.startswith(_MAGIC_NUMBERS) or work.data[4:12] == b"ftypavif":
+        if recognised_input(work.data) is not None:
             raise CorruptImage("the source image is damaged and cannot be read") from None
         raise UnsupportedImage(
-            "the source is not an image in a supported format (JPEG, PNG, WebP, GIF, AVIF)"
+            f"the source is not an image in a supported format ({SUPPORTED_INPUTS})"
         ) from None
     width, height = image.size
     if width * height > work.max_pixels:
@@ -178,7 +142,7 @@ def _inspect(work: _Work) -> None:
     work.icc_profile = image.info.get("icc_profile") or None
     work.stored_size = image.size
     work.source_size = orientation.displayed_size(image.size, work.orientation)
-    work.geometry = plan(work.source_size, work.spec)
+    _settle(work, plan(work.source_size, work.spec))
     work.output = work.spec.output_format or default_output_format(
         work.source_format, _has_alpha(image)
     )
@@ -200,10 +164,8 @@ def _inspect(work: _Work) -> None:
 
 def _draft(work: _Work) -> None:
     """Let a JPEG decode at 1/2, 1/4 or 1/8 scale when the target is that much smaller."""
-    image, geometry = work.image, work.geometry
-    crop = orientation.stored_box(geometry.crop, work.stored_size, work.orientation)
-    target = orientation.stored_size(geometry.size, work.orientation)
-    reduction = _reduction(crop, target)
+    image = work.image
+    reduction = _reduction(work.stored_crop, work.stored_target)
     if reduction < 2 or image.format not in ("JPEG", "MPO"):
         return
     # draft() picks the largest scale that keeps the image at least as big as asked; the crop's
@@ -228,7 +190,14 @@ def _aim(work: _Work) -> None:
     left, top, right, bottom = work.geometry.crop
     window = (round((right - left) * to_small), round((bottom - top) * to_small))
     x, y = smartcrop.offset(small, window, position)
-    work.geometry = work.geometry.moved_to(x / to_small, y / to_small, work.source_size)
+    _settle(work, work.geometry.moved_to(x / to_small, y / to_small, work.source_size))
+
+
+def _settle(work: _Work, geometry: Geometry) -> None:
+    """Take ``geometry``, and where its crop and size lie in the pixels as stored."""
+    work.geometry = geometry
+    work.stored_crop = orientation.stored_box(geometry.crop, work.stored_size, work.orientation)
+    work.stored_target = orientation.stored_size(geometry.size, work.orientation)
 
 
 def _next_frame(work: _Work, index: int) -> None:
@@ -276,15 +245,13 @@ def _flatten(work: _Work) -> None:
 
 
 def _resize(work: _Work) -> None:
-    image = work.image
-    stored = orientation.stored_box(work.geometry.crop, work.stored_size, work.orientation)
+    image, stored, target = work.image, work.stored_crop, work.stored_target
     crop = (
         stored[0] * work.scale,
         stored[1] * work.scale,
         stored[2] * work.scale,
         stored[3] * work.scale,
     )
-    target = orientation.stored_size(work.geometry.size, work.orientation)
     if crop == (0, 0, *image.size) and target == image.size:
         return
     whole_pixels = tuple(round(edge) for edge in crop)
@@ -409,26 +376,6 @@ class _BoundedBuffer(io.BytesIO):
         return super().write(data)
 
 
-Steps = tuple[tuple[str, Callable[[_Work], None]], ...]
-_DECODE_STEPS: Steps = (
-    ("decode", _open),
-    ("decode", _inspect),
-    ("decode", _draft),
-    ("decode", _load),
-    ("resize", _aim),
-)
-_FRAME_STEPS: Steps = (
-    ("resize", _normalise_mode),
-    ("colour", _flatten),
-    ("resize", _resize),
-    ("resize", _upright),
-    ("colour", _colour),
-    ("colour", _pad),
-    ("colour", _collect),
-)
-_ENCODE_STEPS: Steps = (("encode", _encode),)
-
-
 def _reduction(crop: Box, target: Size) -> float:
     """How many times smaller the target is than the crop, on the less reduced axis."""
     return min((crop[2] - crop[0]) / target[0], (crop[3] - crop[1]) / target[1])
@@ -440,3 +387,70 @@ def _has_alpha(image: Image.Image) -> bool:
 
 def _too_many_pixels(limit: int) -> ImageTooLarge:
     return ImageTooLarge(f"the source image has more than {limit} pixels")
+
+
+Steps = tuple[tuple[str, Callable[[_Work], None]], ...]
+_DECODE_STEPS: Steps = (
+    ("decode", _open),
+    ("decode", _inspect),
+    ("decode", _draft),
+    ("decode", _load),
+    ("resize", _aim),  # once: every frame of an animation is cropped alike
+)
+_FRAME_STEPS: Steps = (
+    ("resize", _normalise_mode),
+    ("colour", _flatten),
+    ("resize", _resize),
+    ("resize", _upright),
+    ("colour", _colour),
+    ("colour", _pad),
+    ("encode", _collect),
+)
+_ENCODE_STEPS: Steps = (("encode", _encode),)
+
+
+def render(
+    data: bytes,
+    spec: TransformSpec,
+    *,
+    max_pixels: int,
+    deadline: float = math.inf,
+    max_bytes: float = math.inf,
+    max_frames: int = DEFAULT_MAX_ANIMATION_FRAMES,
+) -> Rendition:
+    """Transform one source image; raises `OptimizerError`s that name what was wrong with it.
+
+    Between steps, and between frames, it gives up with `TimeBudgetExceeded` once
+    `time.monotonic()` passes ``deadline``: a step already started runs to its end, so the
+    caller keeps a margin. An encoder that writes more than ``max_bytes`` is stopped there with
+    `OutputTooLarge`. An animation keeps its frames (at most ``max_frames``; all of them
+    together at most ``max_pixels``) when the output format can carry them.
+    """
+    work = _Work(data, spec, max_pixels, max_bytes, max_frames)
+    timings: dict[str, float] = {}
+
+    def run(steps: Steps) -> None:
+        for stage, step in steps:
+            if time.monotonic() > deadline:
+                raise TimeBudgetExceeded(_OUT_OF_TIME)
+            started = time.perf_counter()
+            step(work)
+            timings[stage] = timings.get(stage, 0.0) + (time.perf_counter() - started) * 1000
+
+    run(_DECODE_STEPS)
+    for index in range(work.frame_count):
+        if index:
+            run((("decode", partial(_next_frame, index=index)),))
+        run(_FRAME_STEPS)
+    run(_ENCODE_STEPS)
+    width, height = work.geometry.canvas
+    return Rendition(
+        work.body,
+        work.output,
+        width,
+        height,
+        work.source_format,
+        *work.source_size,
+        timings,
+        work.frame_count,
+    )

@@ -1,7 +1,9 @@
 """Request parsing: an image key and a raw query string -> a key and a canonical `TransformSpec`.
 
 Everything a client sends is checked here, and every refusal is an `InvalidParameter` or
-`InvalidKey` whose message names the parameter, the value received and what is allowed.
+`InvalidKey` whose message names the parameter, the value received and what is allowed. Each
+parameter's own rules come from `PARAMETERS`; the rules that relate two of them are below, in
+the same order as the CloudFront Function applies its copy of them.
 """
 
 from __future__ import annotations
@@ -9,34 +11,29 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from image_optimizer.errors import InvalidKey, InvalidParameter
-from image_optimizer.formats import AVIF, OUTPUT_FORMATS, WEBP, OutputFormat
-from image_optimizer.spec import Fit, Position, TransformSpec
+from image_optimizer.formats import AVIF, OUTPUT_FORMATS, WEBP
+from image_optimizer.parameters import AUTO_FORMAT, BY_NAME, NAMES, PARAMETERS, shown
+from image_optimizer.spec import TransformSpec
 
 IMAGES_PREFIX = "/images/"
-PARAMETERS = ("w", "h", "q", "format", "fit", "position", "fx", "fy", "dpr", "frames")
 MAX_KEY_BYTES = 1024  # S3's own limit on object keys
 MAX_QUERY_CHARS = 2048
-_AUTO = "auto"
-_FORMAT_CHOICES = (*OUTPUT_FORMATS, _AUTO)
-_DIGITS = re.compile(r"[0-9]{1,9}")
-_FRACTION = re.compile(r"[01]|[01]?\.[0-9]{1,3}")  # fx, fy: 0 to 1, at most three decimals
-_DENSITY = re.compile(r"[1-4](\.[0-9])?")  # dpr: 1 to 4, at most one decimal
 _QUALITY = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")  # an Accept q: a plain decimal number
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_SHOWN_VALUE_CHARS = 40
+_NO_LIMITS: Mapping[str, frozenset[float]] = MappingProxyType({})
 
 
 def parse_query(
     raw_query: str,
     accept: str | None,
     max_dimension: int,
-    allowed: Mapping[str, frozenset[float]] = MappingProxyType({}),
+    allowed: Mapping[str, frozenset[float]] = _NO_LIMITS,
     extra: tuple[str, ...] = (),
 ) -> TransformSpec:
     """Validate the query string (as sent, still percent-encoded) into a spec.
@@ -46,43 +43,69 @@ def parse_query(
     ``extra`` names parameters accepted besides the transform's (a URL signature's).
     """
     params = split_query(raw_query, extra)
-    # Checked in the order of PARAMETERS, as the CloudFront Function does, so that a request
-    # with several bad values is told about the same one at the edge and here.
-    width = _integer(params, "w", 1, max_dimension, allowed.get("w"))
-    height = _integer(params, "h", 1, max_dimension, allowed.get("h"))
-    quality = _integer(params, "q", 0, 100, allowed.get("q"))
-    output_format, negotiated = _output_format(params.get("format"), accept)
-    fit = _choice(params.get("fit"), "fit", Fit.COVER)
-    position = _choice(params.get("position"), "position", Position.CENTER)
-    fx, fy = _fraction(params, "fx"), _fraction(params, "fy")
-    density = _density(params.get("dpr"), allowed.get("dpr"))
-    still = _frames(params.get("frames"))
-    focus = None
-    if fx is not None or fy is not None:
-        if "position" in params:
-            raise InvalidParameter(
-                "position and fx/fy both say what a crop keeps; give one or the other",
-                parameter="position",
-            )
-        focus = (0.5 if fx is None else fx, 0.5 if fy is None else fy)
-    sides = {"w": _scaled(width, density), "h": _scaled(height, density)}
-    for name, side in sides.items():
-        if side is not None and side > max_dimension:
-            raise InvalidParameter(
-                f"dpr {params['dpr']} makes {name} {side}, more than {max_dimension}",
-                parameter="dpr",
-            )
-    return TransformSpec(
-        sides["w"],
-        sides["h"],
-        fit,
-        output_format,
-        quality,
-        negotiated,
-        position,
-        focus,
-        still,
-    )
+    transform = {name: value for name, value in params.items() if name not in extra}
+    return transform_spec(canonical_query(transform, max_dimension, allowed), accept)
+
+
+def canonical_query(
+    params: Mapping[str, str],
+    max_dimension: int,
+    allowed: Mapping[str, frozenset[float]] = _NO_LIMITS,
+) -> dict[str, str]:
+    """The transform's parameters as the CloudFront Function forwards them (before it settles
+    ``format=auto``): each in its canonical form, in the table's order, what changes nothing
+    dropped. This is also what a signature is made over."""
+    canonical: dict[str, str] = {}
+    # Checked in the table's order, as the CloudFront Function does, so that a request with
+    # several bad values is told about the same one at the edge and here.
+    for parameter in PARAMETERS:
+        raw = params.get(parameter.name)
+        if raw is not None:
+            limits = allowed.get(parameter.name)
+            canonical[parameter.name] = parameter.canonical(raw, max_dimension, limits)
+    if "position" in canonical and ("fx" in canonical or "fy" in canonical):
+        raise InvalidParameter(
+            "position and fx/fy both say what a crop keeps; give one or the other",
+            parameter="position",
+        )
+    if "dpr" in canonical:
+        for side in ("w", "h"):
+            scaled = _scaled(canonical.get(side), canonical["dpr"])
+            if scaled is not None and scaled > max_dimension:
+                raise InvalidParameter(
+                    f"dpr {params['dpr']} makes {side} {scaled}, more than {max_dimension}",
+                    parameter="dpr",
+                )
+    if "fit" in canonical and not ("w" in canonical and "h" in canonical):
+        del canonical["fit"]  # with one side, every fit gives the same image
+    for name, value in list(canonical.items()):
+        if value == BY_NAME[name].neutral:
+            del canonical[name]
+    return canonical
+
+
+def transform_spec(canonical: Mapping[str, str], accept: str | None) -> TransformSpec:
+    """The spec of a `canonical_query`; ``accept`` settles ``format=auto``."""
+    fields: dict[str, Any] = {
+        parameter.spec_field: parameter.spec_value(canonical[parameter.name])
+        for parameter in PARAMETERS
+        if parameter.spec_field is not None and parameter.name in canonical
+    }
+    density = canonical.get("dpr")
+    if density is not None:
+        fields["width"] = _scaled(canonical.get("w"), density)
+        fields["height"] = _scaled(canonical.get("h"), density)
+    fmt = canonical.get("format")
+    if fmt == AUTO_FORMAT:
+        # The best format the client says it takes; otherwise the source's own rule decides.
+        fields["negotiated"] = True
+        fields["output_format"] = next(
+            (candidate for candidate in (AVIF, WEBP) if accepts(accept, candidate.mime_type)),
+            None,
+        )
+    elif fmt is not None:
+        fields["output_format"] = OUTPUT_FORMATS[fmt]
+    return TransformSpec(**fields)
 
 
 def parse_key(raw_key: str, *, percent_encoded: bool) -> str:
@@ -100,7 +123,7 @@ def parse_key(raw_key: str, *, percent_encoded: bool) -> str:
     segments = key.split("/")
     if any(segment in ("", ".", "..") for segment in segments):
         raise InvalidKey(
-            f"the image key {_shown(key)} has an empty, '.' or '..' segment; "
+            f"the image key {shown(key)} has an empty, '.' or '..' segment; "
             "keys are plain paths such as landscapes/main.jpg"
         )
     return key
@@ -134,12 +157,14 @@ def split_query(raw_query: str, extra: tuple[str, ...] = ()) -> dict[str, str]:
             continue  # "?w=1&" and "?&w=1" are harmless
         raw_name, _, raw_value = pair.partition("=")
         name = _percent_decode(raw_name.replace("+", " "), "a parameter name")
+        if name.lower() in NAMES:
+            name = name.lower()  # as the CloudFront Function reads names: W is w
         grouped.setdefault(name, []).append(raw_value)
     params: dict[str, str] = {}
     for name, raw_values in grouped.items():
-        if name not in PARAMETERS and name not in extra:
+        if name not in NAMES and name not in extra:
             raise InvalidParameter(
-                f"unknown parameter {_shown(name)}; allowed: {', '.join((*PARAMETERS, *extra))}",
+                f"unknown parameter {shown(name)}; allowed: {', '.join((*NAMES, *extra))}",
                 parameter=name,
             )
         if len(raw_values) > 1:
@@ -155,7 +180,7 @@ def split_query(raw_query: str, extra: tuple[str, ...] = ()) -> dict[str, str]:
 
 def _percent_decode(text: str, what: str) -> str:
     if _BAD_ESCAPE.search(text):
-        raise _invalid(what, f"{what} has invalid percent-encoding: {_shown(text)}")
+        raise _invalid(what, f"{what} has invalid percent-encoding: {shown(text)}")
     try:
         return unquote_to_bytes(text).decode("utf-8")
     except UnicodeDecodeError:
@@ -165,106 +190,11 @@ def _percent_decode(text: str, what: str) -> str:
 def _invalid(what: str, message: str) -> InvalidKey | InvalidParameter:
     if what == "the image key":
         return InvalidKey(message)
-    return InvalidParameter(message, parameter=what if what in PARAMETERS else None)
+    return InvalidParameter(message, parameter=what if what in NAMES else None)
 
 
-def _integer(
-    params: dict[str, str], name: str, low: int, high: int, allowed: frozenset[float] | None
-) -> int | None:
-    raw = params.get(name)
-    if raw is None:
-        return None
-    valid = _DIGITS.fullmatch(raw) is not None
-    if allowed:
-        _check_listed(name, raw, valid, allowed)
-    elif not valid or not low <= int(raw) <= high:
-        raise InvalidParameter(
-            f"{name} must be an integer from {low} to {high}, got {_shown(raw)}", parameter=name
-        )
-    return int(raw)
-
-
-def _fraction(params: dict[str, str], name: str) -> float | None:
-    raw = params.get(name)
-    if raw is None:
-        return None
-    if _FRACTION.fullmatch(raw) is None or float(raw) > 1:
-        raise InvalidParameter(
-            f"{name} must be a number from 0 to 1 (at most 3 decimals), got {_shown(raw)}",
-            parameter=name,
-        )
-    return float(raw)
-
-
-def _density(raw: str | None, allowed: frozenset[float] | None) -> float:
-    if raw is None:
-        return 1.0
-    valid = _DENSITY.fullmatch(raw) is not None
-    if allowed:
-        _check_listed("dpr", raw, valid, allowed)
-    elif not valid or float(raw) > 4:
-        raise InvalidParameter(
-            f"dpr must be a number from 1 to 4 (at most 1 decimal), got {_shown(raw)}",
-            parameter="dpr",
-        )
-    return float(raw)
-
-
-def _check_listed(name: str, raw: str, valid: bool, allowed: frozenset[float]) -> None:
-    """Refuse ``raw`` unless it is well formed (``valid``) and one of the ``allowed`` values."""
-    if not valid or float(raw) not in allowed:
-        listed = ", ".join(f"{value:g}" for value in sorted(allowed))  # 2, 1.5: as the edge writes
-        raise InvalidParameter(f"{name} must be one of {listed}, got {_shown(raw)}", parameter=name)
-
-
-def _frames(raw: str | None) -> bool:
-    if raw is None:
-        return False
-    if raw != "1":
-        raise InvalidParameter(
-            f"frames must be 1 (a still of the first frame), got {_shown(raw)}", parameter="frames"
-        )
-    return True
-
-
-def _scaled(side: int | None, density: float) -> int | None:
+def _scaled(side: str | None, density: str) -> int | None:
     """A side in output pixels: a page's CSS pixels times the screen's pixel density."""
-    return None if side is None else math.floor(side * density + 0.5)  # half up, as people do
-
-
-def _choice[Choice: StrEnum](raw: str | None, name: str, default: Choice) -> Choice:
-    """One of the values of ``default``'s enumeration, or ``default`` when not given."""
-    if raw is None:
-        return default
-    choices = type(default)
-    try:
-        return choices(raw)
-    except ValueError:
-        allowed = ", ".join(choice.value for choice in choices)
-        raise InvalidParameter(
-            f"{name} must be one of {allowed}, got {_shown(raw)}", parameter=name
-        ) from None
-
-
-def _output_format(raw: str | None, accept: str | None) -> tuple[OutputFormat | None, bool]:
-    if raw is None:
-        return None, False
-    if raw == _AUTO:
-        # The best format the client says it takes; otherwise the source's own rule decides.
-        for candidate in (AVIF, WEBP):
-            if accepts(accept, candidate.mime_type):
-                return candidate, True
-        return None, True
-    if raw not in OUTPUT_FORMATS:
-        raise InvalidParameter(
-            f"format must be one of {', '.join(_FORMAT_CHOICES)}, got {_shown(raw)}",
-            parameter="format",
-        )
-    return OUTPUT_FORMATS[raw], False
-
-
-def _shown(value: str) -> str:
-    """A value quoted for a message, cut short so that a huge value cannot bloat the answer."""
-    if len(value) > _SHOWN_VALUE_CHARS:
-        return repr(value[:_SHOWN_VALUE_CHARS] + "...")
-    return repr(value)
+    if side is None:
+        return None
+    return math.floor(int(side) * float(density) + 0.5)  # half up, as people do

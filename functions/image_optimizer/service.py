@@ -53,6 +53,7 @@ class ImageService:
         self,
         source: Source,
         cache: Cache,
+        *,
         max_source_pixels: int,
         spans: Spans = no_spans,
         max_output_bytes: float = math.inf,
@@ -74,11 +75,11 @@ class ImageService:
         return cls(
             source_from_settings(settings),
             cache_from_settings(settings),
-            settings.max_source_pixels,
-            xray_spans() if settings.tracing_enabled else no_spans,
-            max_output_bytes,
-            results_from_settings(settings),
-            settings.max_animation_frames,
+            max_source_pixels=settings.max_source_pixels,
+            spans=xray_spans() if settings.tracing_enabled else no_spans,
+            max_output_bytes=max_output_bytes,
+            results=results_from_settings(settings),
+            max_frames=settings.max_animation_frames,
         )
 
     @contextmanager
@@ -116,7 +117,12 @@ class ImageService:
                     limit = math.inf if self.results is not None else self._max_output_bytes
                     with self._spans("transform"):  # the pipeline times its own stages
                         rendition = render(
-                            data, spec, self._max_source_pixels, deadline, limit, self._max_frames
+                            data,
+                            spec,
+                            max_pixels=self._max_source_pixels,
+                            deadline=deadline,
+                            max_bytes=limit,
+                            max_frames=self._max_frames,
                         )
                     for stage, milliseconds in rendition.timings.items():
                         timings.add(stage, milliseconds)

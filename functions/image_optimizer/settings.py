@@ -13,7 +13,10 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from image_optimizer.parameters import PARAMETERS, Parameter
+
 MEBIBYTE = 1024 * 1024
+DEFAULT_MAX_DIMENSION = 4096
 DEFAULT_MAX_ANIMATION_FRAMES = 300  # ten seconds at 30 frames a second
 MIN_SIGNING_SECRET_CHARS = 16  # a shorter HMAC key is guessable; stored secrets are held to it too
 
@@ -27,7 +30,7 @@ class Settings:
     source_bucket: str | None = None
     source_prefix: str = ""
     source_dir: str | None = None
-    max_dimension: int = 4096
+    max_dimension: int = DEFAULT_MAX_DIMENSION
     max_source_bytes: int = 32 * MEBIBYTE
     max_source_pixels: int = 50_000_000
     max_animation_frames: int = DEFAULT_MAX_ANIMATION_FRAMES
@@ -71,14 +74,12 @@ class Settings:
         defaults = cls()
         max_dimension = _integer(env, "MAX_DIMENSION", defaults.max_dimension, 1, 16384)
         allowed = {
-            parameter: values
-            for parameter, variable, low, high, decimals in (
-                ("w", "ALLOWED_WIDTHS", 1, max_dimension, 0),
-                ("h", "ALLOWED_HEIGHTS", 1, max_dimension, 0),
-                ("q", "ALLOWED_QUALITIES", 0, 100, 0),
-                ("dpr", "ALLOWED_DENSITIES", 1, 4, 1),
+            parameter.name: values
+            for parameter in PARAMETERS
+            if parameter.allow_list is not None
+            and (
+                values := _number_set(env, parameter.allow_list.variable, parameter, max_dimension)
             )
-            if (values := _number_set(env, variable, low, high, decimals))
         }
         return cls(
             source_bucket=bucket,
@@ -136,6 +137,28 @@ class Settings:
         )
 
 
+def parameter_limits(env: Mapping[str, str]) -> tuple[int, dict[str, frozenset[float]]]:
+    """MAX_DIMENSION and the allow-lists by parameter name: what a URL's parameters are held to
+    (by the function, and by ``image-optimizer sign`` before it signs one)."""
+    max_dimension = _integer(env, "MAX_DIMENSION", DEFAULT_MAX_DIMENSION, 1, 16384)
+    allowed = {
+        parameter.name: values
+        for parameter in PARAMETERS
+        if parameter.allow_list is not None
+        and (values := _number_set(env, parameter.allow_list.variable, parameter, max_dimension))
+    }
+    return max_dimension, allowed
+
+
+def signing_secret(secret: str, where: str) -> bytes:
+    """``secret`` (read from ``where``) as the HMAC key, if it is long enough to be one."""
+    if len(secret) < MIN_SIGNING_SECRET_CHARS:
+        raise ConfigurationError(
+            f"{where} must be at least {MIN_SIGNING_SECRET_CHARS} characters long"
+        )
+    return secret.encode("utf-8")
+
+
 def _optional(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
@@ -172,11 +195,14 @@ def _bounded[N: (int, float)](
 
 
 def _number_set(
-    env: Mapping[str, str], name: str, low: int, high: int, decimals: int
+    env: Mapping[str, str], name: str, parameter: Parameter, max_dimension: int
 ) -> frozenset[float]:
+    """The values the variable ``name`` allows ``parameter`` (empty when it is not set)."""
     raw = env.get(name, "").strip()
     if not raw:
         return frozenset()
+    low, decimals = parameter.low, parameter.decimals
+    high = max_dimension if parameter.high is None else parameter.high
     form = re.compile(rf"[0-9]+(\.[0-9]{{1,{decimals}}})?" if decimals else "[0-9]+")
     kind = f"numbers (at most {decimals} decimal)" if decimals else "integers"
     values: set[float] = set()
@@ -184,7 +210,7 @@ def _number_set(
         item = item.strip()
         if not form.fullmatch(item) or not low <= float(item) <= high:
             raise ConfigurationError(
-                f"{name} must be a comma-separated list of {kind} from {low} to {high}, "
+                f"{name} must be a comma-separated list of {kind} from {low:g} to {high:g}, "
                 f"got {item!r}"
             )
         values.add(float(item) if decimals else int(item))
@@ -195,13 +221,9 @@ def _signing_secret(env: Mapping[str, str]) -> bytes | None:
     secret = _optional(env, "SIGNING_SECRET")
     if secret is None:
         return None
-    if len(secret) < MIN_SIGNING_SECRET_CHARS:
-        raise ConfigurationError(
-            f"SIGNING_SECRET must be at least {MIN_SIGNING_SECRET_CHARS} characters long"
-        )
     if _optional(env, "SIGNING_SECRET_NAME"):
         raise ConfigurationError("set SIGNING_SECRET or SIGNING_SECRET_NAME, not both")
-    return secret.encode("utf-8")
+    return signing_secret(secret, "SIGNING_SECRET")
 
 
 def _results_dir(env: Mapping[str, str]) -> str | None:

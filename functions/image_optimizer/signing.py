@@ -5,13 +5,12 @@ carry ``expires``, a Unix time after which the URL stops working. The message si
 
     <key>?<canonical query>
 
-where the canonical query is the parameters in the order w, h, q, format, fit, position, fx,
-fy, dpr, frames, expires, in the form the CloudFront Function forwards them (names and values in
-lower case, ``jpg`` as ``jpeg``, numbers in their shortest form: no leading zeros, no trailing
-zeros after a decimal point, ``.5`` as ``0.5`` and ``2.0`` as ``2``; ``fit`` dropped when only
-one side is given, ``dpr`` when it is 1). So a URL signed
-here still verifies after the edge has normalised it; and one signed with ``format=auto`` also
-verifies once the edge has resolved ``auto`` to avif, to webp, or to nothing.
+where the canonical query is the transform's parameters as the CloudFront Function forwards them
+(`request.canonical_query`: the table's order and canonical forms, names in lower case, ``jpg``
+as ``jpeg``, numbers in their shortest form, ``fit`` dropped when only one side is given, ``dpr``
+when it is 1), then ``expires``. So a URL signed here still verifies after the edge has
+normalised it; and one signed with ``format=auto`` also verifies once the edge has resolved
+``auto`` to avif, to webp, or to nothing.
 
 Applications sign with `sign_url` (or ``image-optimizer sign``); the handler calls `verify`.
 """
@@ -24,23 +23,22 @@ import hmac
 import re
 import time
 from collections.abc import Mapping
-from decimal import Decimal
+from types import MappingProxyType
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from image_optimizer.errors import OptimizerError
-from image_optimizer.request import IMAGES_PREFIX, PARAMETERS, parse_key, split_query
-from image_optimizer.settings import MIN_SIGNING_SECRET_CHARS
+from image_optimizer.parameters import AUTO_FORMAT, shortest_number
+from image_optimizer.request import IMAGES_PREFIX, canonical_query, parse_key, split_query
+from image_optimizer.settings import DEFAULT_MAX_DIMENSION, MIN_SIGNING_SECRET_CHARS
 
 SIGNATURE = "s"
 EXPIRES = "expires"
 SIGNING_PARAMETERS = (SIGNATURE, EXPIRES)
-_ORDER = (*PARAMETERS, EXPIRES)
-_ALIASES = {"jpg": "jpeg"}
 _NEGOTIABLE = (None, "avif", "webp")  # what format=auto may arrive as
+_NO_LIMITS: Mapping[str, frozenset[float]] = MappingProxyType({})
 # The forms the CloudFront Function lets through; anything else cannot be a signature we made.
 _SIGNATURE_FORM = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _EXPIRES_FORM = re.compile(r"[0-9]{1,12}")
-_DECIMAL = re.compile(r"[0-9]*\.?[0-9]+")
 _UNAVAILABLE = "signed URLs cannot be checked right now, so nothing is served; try again later"
 
 
@@ -58,26 +56,45 @@ class SigningUnavailable(OptimizerError):
     retry_after = 5
 
 
-def sign_url(url: str, secret: bytes, expires: int | None = None) -> str:
-    """``url`` (a path such as /images/a.jpg?w=400, or a full URL) with ``s`` (and ``expires``)."""
+def sign_url(
+    url: str,
+    secret: bytes,
+    expires: int | None = None,
+    *,
+    max_dimension: int = DEFAULT_MAX_DIMENSION,
+    allowed: Mapping[str, frozenset[float]] = _NO_LIMITS,
+) -> str:
+    """``url`` (a path such as /images/a.jpg?w=400, or a full URL) with ``s`` (and ``expires``).
+
+    A URL the service would refuse (``w=abc``, a width outside ``allowed``) is refused here with
+    the same `InvalidParameter`, rather than signed.
+    """
     parts = urlsplit(url)
     if not parts.path.startswith(IMAGES_PREFIX):
         raise ValueError(f"only image URLs are signed, and {parts.path!r} is not under /images/")
     key = parse_key(parts.path.removeprefix(IMAGES_PREFIX), percent_encoded=True)
-    params = split_query(parts.query.lower())  # as leniently as the edge reads it
+    canonical = canonical_query(split_query(parts.query), max_dimension, allowed)
     if expires is not None:
-        params[EXPIRES] = str(expires)
-    canonical = _canonical(params)
+        canonical[EXPIRES] = str(expires)
     query = "&".join(f"{name}={value}" for name, value in canonical.items())
     signed = f"{query}&" if query else ""
     signed += f"{SIGNATURE}={signature(secret, key, canonical)}"
     return urlunsplit((parts.scheme, parts.netloc, parts.path, signed, ""))
 
 
-def verify(secret: bytes, key: str, raw_query: str, now: float | None = None) -> int | None:
+def verify(
+    secret: bytes,
+    key: str,
+    raw_query: str,
+    now: float | None = None,
+    *,
+    max_dimension: int = DEFAULT_MAX_DIMENSION,
+    allowed: Mapping[str, frozenset[float]] = _NO_LIMITS,
+) -> int | None:
     """Raise `SignatureRejected` unless the request carries a valid, unexpired signature.
 
-    Returns the URL's expiry (a Unix time), or None when it has none.
+    Returns the URL's expiry (a Unix time), or None when it has none. ``max_dimension`` and
+    ``allowed`` are the deployment's, as the query was checked against them.
     """
     params = split_query(raw_query, extra=SIGNING_PARAMETERS)
     given = params.pop(SIGNATURE, None)
@@ -85,13 +102,18 @@ def verify(secret: bytes, key: str, raw_query: str, now: float | None = None) ->
         raise SignatureRejected("this service only answers signed URLs; the s parameter is missing")
     if not _SIGNATURE_FORM.fullmatch(given):
         raise SignatureRejected("s is not a signature this service makes")
-    expires = params.get(EXPIRES)
+    expires = params.pop(EXPIRES, None)
     if expires is not None and not _EXPIRES_FORM.fullmatch(expires):
         raise SignatureRejected(f"expires must be a Unix time in seconds, got {expires[:20]!r}")
-    canonical = _canonical(params)
+    canonical = canonical_query(params, max_dimension, allowed)
     candidates = [canonical]
     if canonical.get("format") in _NEGOTIABLE:
-        candidates.append(_canonical({**params, "format": "auto"}))
+        candidates.append(
+            canonical_query({**params, "format": AUTO_FORMAT}, max_dimension, allowed)
+        )
+    if expires is not None:
+        for candidate in candidates:
+            candidate[EXPIRES] = shortest_number(expires)
     # Every candidate is computed and compared in constant time, so timing tells nothing.
     matches = [hmac.compare_digest(signature(secret, key, c), given) for c in candidates]
     if not any(matches):
@@ -144,26 +166,3 @@ def signature(secret: bytes, key: str, canonical: Mapping[str, str]) -> str:
     message = f"{quote(key, safe='/')}?{query}".encode()
     digest = hmac.new(secret, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def _canonical(params: Mapping[str, str]) -> dict[str, str]:
-    lowered = {name.lower(): value.lower() for name, value in params.items()}
-    if "fit" in lowered and not ("w" in lowered and "h" in lowered):
-        del lowered["fit"]
-    canonical = {}
-    for name in _ORDER:
-        value = lowered.get(name)
-        if value is None:
-            continue
-        if _DECIMAL.fullmatch(value):
-            value = _shortest(value)
-        canonical[name] = _ALIASES.get(value, value) if name == "format" else value
-    if canonical.get("dpr") == "1":
-        del canonical["dpr"]  # as the edge drops it
-    return canonical
-
-
-def _shortest(number: str) -> str:
-    """A decimal as JavaScript's ``String(Number(x))`` writes it (for the values the edge lets
-    through): ``007`` is ``7``, ``.50`` is ``0.5``, ``2.0`` is ``2``."""
-    return format(Decimal(number).normalize(), "f")

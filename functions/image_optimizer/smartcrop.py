@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from PIL import Image, ImageChops, ImageFilter
 
-from image_optimizer.spec import Position
+from image_optimizer.parameters import Position
 
 LOOK_SIDE = 256  # the small copy's longer side, in pixels
 _STRIPS = 16  # entropy narrows the window in about this many steps a side

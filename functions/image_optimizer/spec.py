@@ -1,57 +1,23 @@
 """`TransformSpec`: what to do to one image, in a canonical form.
 
 Two requests that must give the same bytes have equal specs and equal ``canonical()`` strings:
-defaults are filled in and aliases resolved (``format=jpg`` is ``format=jpeg``, a lone ``w`` makes
-``fit`` irrelevant), so the string is safe to put in a cache key.
+defaults are filled in and what cannot matter is dropped (a lone ``w`` makes ``fit`` irrelevant,
+a lossless format has no quality), so the string is safe to put in a cache key. A field that a
+URL parameter fills by itself is named in that parameter's entry of `PARAMETERS`, and
+``canonical()`` writes it from there.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
+from dataclasses import dataclass, fields
 
 from image_optimizer.formats import OutputFormat
+from image_optimizer.parameters import PARAMETERS, Fit, Position
+
+_LOSSLESS_QUALITY = "default"
 
 
-class Fit(StrEnum):
-    """How a width and a height together apply (one side alone always keeps the aspect ratio)."""
-
-    COVER = "cover"  # fill the box, crop the overflow (where `Position` says)
-    CONTAIN = "contain"  # fit inside the box, pad the rest (placed where `Position` says)
-    FILL = "fill"  # stretch to the box, aspect ratio ignored
-    INSIDE = "inside"  # fit inside the box, no padding (may be smaller on one side)
-    OUTSIDE = "outside"  # cover the box, no crop (may be larger on one side)
-
-
-class Position(StrEnum):
-    """What a crop keeps (``fit=cover``), or where ``fit=contain`` places the picture."""
-
-    CENTER = "center"
-    TOP = "top"
-    BOTTOM = "bottom"
-    LEFT = "left"
-    RIGHT = "right"
-    TOP_LEFT = "top-left"
-    TOP_RIGHT = "top-right"
-    BOTTOM_LEFT = "bottom-left"
-    BOTTOM_RIGHT = "bottom-right"
-    ENTROPY = "entropy"  # cover only: the busiest region
-    ATTENTION = "attention"  # cover only: what draws the eye (skin, saturation, edges)
-
-    @property
-    def chooses_by_looking(self) -> bool:
-        return self in (Position.ENTROPY, Position.ATTENTION)
-
-    @property
-    def anchor(self) -> tuple[float, float]:
-        """Where the kept region sits, as fractions of the room left: (0, 0) is the top left."""
-        name = self.value
-        x = 0.0 if "left" in name else 1.0 if "right" in name else 0.5
-        y = 0.0 if "top" in name else 1.0 if "bottom" in name else 0.5
-        return x, y
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TransformSpec:
     width: int | None = None  # in output pixels: a request's w times its dpr
     height: int | None = None
@@ -60,7 +26,8 @@ class TransformSpec:
     quality: int | None = None  # None: the output format's default
     negotiated: bool = False  # the format came from the Accept header (format=auto)
     position: Position = Position.CENTER
-    focus: tuple[float, float] | None = None  # fx, fy: the point a crop keeps nearest its centre
+    focus_x: float | None = None  # fx, fy: the point a crop keeps nearest its centre
+    focus_y: float | None = None
     still: bool = False  # frames=1: the first frame of an animation, as a still
 
     def __post_init__(self) -> None:
@@ -68,13 +35,15 @@ class TransformSpec:
             # With one side or none, every fit gives the same image, and nothing is cropped.
             object.__setattr__(self, "fit", Fit.COVER)
             object.__setattr__(self, "position", Position.CENTER)
-            object.__setattr__(self, "focus", None)
+            self._set_focus(None)
         if self.fit not in (Fit.COVER, Fit.CONTAIN) or (
             self.fit is Fit.CONTAIN and self.position.chooses_by_looking
         ):
             object.__setattr__(self, "position", Position.CENTER)  # nothing for it to decide
-        if self.fit is not Fit.COVER or self.focus == (0.5, 0.5):
-            object.__setattr__(self, "focus", None)
+        if self.fit is not Fit.COVER or self.focus in (None, (0.5, 0.5)):
+            self._set_focus(None)
+        else:
+            self._set_focus(self.focus)  # a missing coordinate is the middle
         fmt = self.output_format
         if fmt is not None:
             # A known format settles the quality: its default, or none at all when lossless.
@@ -85,16 +54,50 @@ class TransformSpec:
             if not fmt.animates:
                 object.__setattr__(self, "still", False)  # a still is all it can be
 
+    @property
+    def focus(self) -> tuple[float, float] | None:
+        """The focal point (fx, fy), a missing coordinate being 0.5; None when there is none."""
+        if self.focus_x is None and self.focus_y is None:
+            return None
+        return (
+            0.5 if self.focus_x is None else self.focus_x,
+            0.5 if self.focus_y is None else self.focus_y,
+        )
+
+    def _set_focus(self, focus: tuple[float, float] | None) -> None:
+        object.__setattr__(self, "focus_x", None if focus is None else focus[0])
+        object.__setattr__(self, "focus_y", None if focus is None else focus[1])
+
     def canonical(self) -> str:
         """A stable text form; ``negotiated`` is left out because it changes headers, not bytes.
-        A field at its default adds nothing, so specs older than the field keep their form."""
+
+        The first five are written always, as every cache key since the first has them; every
+        other field only when it differs from its default, so keys made before a field existed
+        keep their form.
+        """
         fmt = self.output_format.name if self.output_format else "source"
-        quality = "default" if self.quality is None else str(self.quality)
+        quality = _LOSSLESS_QUALITY if self.quality is None else str(self.quality)
         text = f"w={self.width or ''}&h={self.height or ''}&fit={self.fit}&format={fmt}&q={quality}"
-        if self.position is not Position.CENTER:
-            text += f"&position={self.position}"
-        if self.focus is not None:
-            text += f"&fx={self.focus[0]:g}&fy={self.focus[1]:g}"
-        if self.still:
-            text += "&frames=1"
+        for parameter in _WRITTEN_WHEN_SET:
+            value = getattr(self, parameter.spec_field)  # type: ignore[arg-type]
+            if value != _DEFAULTS[parameter.spec_field]:
+                text += f"&{parameter.name}={_text(value)}"
         return text
+
+
+_ALWAYS_WRITTEN = ("width", "height", "fit", "output_format", "quality")
+_DEFAULTS = {spec_field.name: spec_field.default for spec_field in fields(TransformSpec)}
+_WRITTEN_WHEN_SET = tuple(
+    parameter
+    for parameter in PARAMETERS
+    if parameter.spec_field is not None and parameter.spec_field not in _ALWAYS_WRITTEN
+)
+
+
+def _text(value: object) -> str:
+    """A field's value as its parameter writes it: ``frames=1``, ``fx=0.25``, ``position=top``."""
+    if value is True:
+        return "1"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

@@ -86,6 +86,22 @@ Verdict = tuple[bool | None, str]  # held (None: not checked), and what was seen
 Check = Callable[[Deployment, int], Verdict]
 
 
+def first_obstacle(deployment: Deployment, width: int) -> str | None:
+    """What stops every check at once (nothing listening, no such image, URLs that must be
+    signed), said once; None when the image is there to be checked."""
+    try:
+        answer = deployment.get(deployment.image_url(f"w={width}"))
+    except (OSError, http.client.HTTPException) as error:
+        reason = getattr(error, "reason", None) or error
+        return f"no answer from {deployment.base}: {reason}"
+    code = answer.error_code()
+    if answer.status == 404 and code == "image_not_found":
+        return f"{deployment.key!r} is not an image there (404 image_not_found): check --key"
+    if answer.status == 403 and code == "invalid_signature" and deployment.secret is None:
+        return "this deployment answers signed URLs only: give its secret with --secret-file"
+    return None
+
+
 def run_checks(
     deployment: Deployment, width: int, function_url: str | None = None
 ) -> Iterator[Outcome]:
@@ -145,7 +161,8 @@ def negotiated(deployment: Deployment, width: int) -> Verdict:
 
 
 def refuses_bad_parameters(deployment: Deployment, width: int) -> Verdict:
-    answer = deployment.get(deployment.image_url("w=abc"))
+    # Unsigned: nothing signs a URL the service refuses, and parameters are checked first.
+    answer = deployment.get(deployment.image_url("w=abc", signed=False))
     try:
         error = json.loads(answer.body)["error"]
     except (ValueError, KeyError, TypeError):
@@ -173,11 +190,9 @@ def revalidates(deployment: Deployment, width: int) -> Verdict:
 
 
 def signing(deployment: Deployment, width: int) -> Verdict:
-    unsigned = deployment.get(deployment.image_url(f"w={width}", signed=False))
-    if deployment.secret is None:
-        if unsigned.status == 403 and unsigned.error_code() == "invalid_signature":
-            return (False, "URLs must be signed here: give its secret to check the rest")
+    if deployment.secret is None:  # first_obstacle has seen that unsigned URLs are served
         return (None, "not checked: signing is off, or give its secret")
+    unsigned = deployment.get(deployment.image_url(f"w={width}", signed=False))
     signed = deployment.get(deployment.image_url(f"w={width}"))
     held = unsigned.status == 403 and signed.status == 200
     return (held, f"unsigned {unsigned.status}, signed {signed.status}")

@@ -8,6 +8,7 @@ cannot tell the local server from AWS.
 from __future__ import annotations
 
 import base64
+import json
 import time
 import uuid
 from collections.abc import Iterable
@@ -107,3 +108,34 @@ def response_body(response: dict[str, Any]) -> bytes:
     if response.get("isBase64Encoded"):
         return base64.b64decode(body)
     return body.encode("utf-8")
+
+
+# The functions of the stack, by the handler template.yaml names for each.
+IMAGE_FUNCTION = "image_optimizer.app.lambda_handler"
+PURGE_FUNCTION = "image_optimizer.purge.lambda_handler"
+INVALIDATION_FUNCTION = "image_optimizer.invalidation.lambda_handler"
+
+
+def function_for(event: object) -> str:
+    """Which of the stack's functions takes ``event``: an HTTP request is the image function's;
+    an SQS batch of S3 events (through EventBridge) the purge function's; an SQS batch of
+    purged originals the invalidation function's. ValueError says why it is none of them."""
+    if not isinstance(event, dict):
+        raise ValueError(f"an event is a JSON object, not {type(event).__name__}")
+    if isinstance(event.get("requestContext"), dict) and "rawPath" in event:
+        return IMAGE_FUNCTION
+    records = event.get("Records")
+    first = records[0] if isinstance(records, list) and records else None
+    if isinstance(first, dict) and first.get("eventSource") == "aws:sqs":
+        try:
+            body = json.loads(str(first.get("body")))
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and body.get("source") == "aws.s3":
+            return PURGE_FUNCTION
+        if isinstance(body, dict) and "keys" in body:
+            return INVALIDATION_FUNCTION
+    raise ValueError(
+        "not an event of this stack's functions: a Function URL or HTTP API request "
+        "(payload 2.0), or an SQS batch for the purge or the invalidation function"
+    )

@@ -16,17 +16,23 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from image_optimizer import __version__
 from image_optimizer.errors import OptimizerError
-from image_optimizer.settings import ConfigurationError
+from image_optimizer.settings import ConfigurationError, parameter_limits, signing_secret
 from image_optimizer_cli.cost import EXAMPLES
-from image_optimizer_cli.lambda_events import LocalContext, response_body
+from image_optimizer_cli.lambda_events import (
+    IMAGE_FUNCTION,
+    LocalContext,
+    function_for,
+    response_body,
+)
 from image_optimizer_cli.readable import ReadableStream
 from image_optimizer_cli.samples import SAMPLES, ensure_samples
 
 if TYPE_CHECKING:
+    from image_optimizer.cache import Cache
     from image_optimizer.service import ImageService
 
 DEFAULT_MEMORY_CACHE_BYTES = 256 * 1024 * 1024
@@ -73,9 +79,11 @@ def _parser() -> argparse.ArgumentParser:
 
     invoke = commands.add_parser(
         "invoke",
-        help="run the handler once on an event file and print its response",
-        description="Run the handler once on an event file (as `sam local invoke -e` does) "
-        "and print the response as JSON. Logs go to standard error.",
+        help="run a function once on an event file and print its response",
+        description="Run the function the event belongs to (the image handler for an HTTP "
+        "request, the purge or invalidation function for their SQS batches) once on it, as "
+        "`sam local invoke -e` does, and print the response as JSON. Logs go to standard error; "
+        "exit 1 when the function answers 5xx or hands messages back to SQS.",
     )
     invoke.add_argument("event", type=Path, help="a JSON event, such as events/*.json")
     invoke.add_argument(
@@ -199,26 +207,23 @@ def _serve(args: argparse.Namespace) -> int:
     if not any(os.environ.get(name) for name in ("RESULTS_BUCKET", "RESULTS_DIR")):
         # As a deployment keeps results too large to send in its bucket, so does this: here.
         os.environ["RESULTS_DIR"] = str(_cache_home() / "results")
-    from image_optimizer.app import lambda_handler, logger
+    from image_optimizer.app import lambda_handler, logger, settings
     from image_optimizer.results.folder import FolderResultStore
     from image_optimizer_cli.playground_routes import Playground
     from image_optimizer_cli.results_routes import ResultFiles
     from image_optimizer_cli.server import LocalRoutes, bound_malloc_arenas, make_server
 
     bound_malloc_arenas()
-    access_log: TextIO | None = sys.stderr
-    if sys.stdout.isatty():
-        # Records in readable lines; each already says what the access log would.
+    if sys.stdout.isatty():  # records as readable lines; elsewhere as JSON, one per request
         sys.stdout = ReadableStream(sys.__stdout__)
         logger.registered_handler.setStream(sys.stdout)
-        access_log = None
 
     described = _configured_service()
-    routes: list[LocalRoutes] = [Playground(described.source)]
+    routes: list[LocalRoutes] = [Playground(described.source, settings().max_dimension)]
     if isinstance(described.results, FolderResultStore):
         routes.append(ResultFiles(described.results))
     try:
-        server = make_server(args.host, args.port, lambda_handler, access_log, routes)
+        server = make_server(args.host, args.port, lambda_handler, routes)
     except OSError as error:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
     base = f"http://{args.host}:{server.server_address[1]}"
@@ -241,23 +246,34 @@ def _serve(args: argparse.Namespace) -> int:
 def _invoke(args: argparse.Namespace) -> int:
     try:
         event = json.loads(args.event.read_text(encoding="utf-8"))
+        function = function_for(event)
     except (OSError, ValueError) as error:
-        raise UsageError(f"cannot read event {args.event}: {error}") from None
-    from image_optimizer.app import lambda_handler, logger
+        raise UsageError(f"cannot invoke {args.event}: {error}") from None
+    import importlib
 
-    _configured_service()
+    from image_optimizer.observability import logger
+
+    module, _, name = function.rpartition(".")
+    handler = getattr(importlib.import_module(module), name)
+    if function == IMAGE_FUNCTION:
+        _configured_service()
     # As `sam local invoke` does: the response alone on stdout, the function's output (its log
     # records and its metrics) on stderr.
     previous = logger.registered_handler.setStream(sys.stderr)
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            response: dict[str, Any] = lambda_handler(event, LocalContext())
+            response: dict[str, Any] = handler(event, LocalContext())
+    except ConfigurationError as error:
+        raise UsageError(f"{function}: {error}") from None
     finally:
         logger.registered_handler.setStream(previous)
-    if args.body_out:
+    if args.body_out and function == IMAGE_FUNCTION:
         args.body_out.write_bytes(response_body(response))
     print(json.dumps(response, indent=2))
-    # A fault of the function (a 5xx) fails the command, so that scripts and CI notice it.
+    # A fault of the function (a 5xx, messages it hands back to SQS) fails the command, so that
+    # scripts and CI notice it.
+    if function != IMAGE_FUNCTION:
+        return EXIT_FAILED if response.get("batchItemFailures") else 0
     return EXIT_FAILED if int(response["statusCode"]) >= 500 else 0
 
 
@@ -289,6 +305,9 @@ def _warm(args: argparse.Namespace) -> int:
     if configured.memory_cache_bytes and not configured.redis_url:
         print("note: the in-process cache ends with this command; --cache redis://... keeps "
               "the variants", file=sys.stderr)  # fmt: skip
+    if not _reachable(built.cache):
+        print(f"cannot reach the cache {built.cache.describe()}: nothing warmed", file=sys.stderr)
+        return EXIT_FAILED
     keys = built.source.list_keys(args.prefix)
     if not keys:
         print(
@@ -300,7 +319,22 @@ def _warm(args: argparse.Namespace) -> int:
     print(report.table())
     for key, variant, why in report.failures:
         print(f"failed: {key} ({variant}): {why}", file=sys.stderr)
-    return EXIT_FAILED if report.failures else 0
+    if built.cache.failures:
+        # The command exists to fill the cache: variants made but not kept are a failure.
+        print(
+            f"the cache {built.cache.describe()} failed {built.cache.failures} times: "
+            "the variants made since were not kept",
+            file=sys.stderr,
+        )
+    return EXIT_FAILED if report.failures or built.cache.failures else 0
+
+
+def _reachable(cache: Cache) -> bool:
+    """Whether ``cache`` answers: one read of a key nothing is stored under."""
+    from image_optimizer.cache import CacheKey
+
+    cache.get(CacheKey(original="0" * 32, variant="0" * 64))
+    return not cache.failures
 
 
 def _purge(args: argparse.Namespace) -> int:
@@ -371,6 +405,8 @@ def _listed(text: str) -> list[str]:
 
 
 def _sign(args: argparse.Namespace) -> int:
+    """Sign as the service checks: a secret it would take, parameters it would accept (within
+    MAX_DIMENSION and the ALLOWED_* lists, when they are set here)."""
     from image_optimizer.signing import sign_url
 
     secret = _secret(args.secret_file)
@@ -378,8 +414,14 @@ def _sign(args: argparse.Namespace) -> int:
         raise UsageError("no secret: set SIGNING_SECRET or pass --secret-file")
     expires = None if args.expires_in is None else int(time.time()) + args.expires_in
     try:
-        print(sign_url(args.url, secret.encode("utf-8"), expires))
-    except (ValueError, OptimizerError) as error:
+        key = signing_secret(secret, str(args.secret_file or "SIGNING_SECRET"))
+        max_dimension, allowed = parameter_limits(os.environ)
+        print(sign_url(args.url, key, expires, max_dimension=max_dimension, allowed=allowed))
+    except ConfigurationError as error:
+        raise UsageError(str(error)) from None
+    except OptimizerError as error:
+        raise UsageError(f"the service would refuse this URL: {error.message}") from None
+    except ValueError as error:
         raise UsageError(str(error)) from None
     return 0
 
@@ -395,12 +437,16 @@ def _secret(path: Path | None) -> str:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from image_optimizer_cli.check import Deployment, run_checks, table
+    from image_optimizer_cli.check import Deployment, first_obstacle, run_checks, table
 
     if not args.url.startswith(("http://", "https://")):
         raise UsageError(f"URL must start with http:// or https://, got {args.url!r}")
     secret = _secret(args.secret_file)
     deployment = Deployment(args.url, args.key.strip("/"), secret.encode() if secret else None)
+    obstacle = first_obstacle(deployment, args.width)
+    if obstacle is not None:
+        print(f"nothing checked: {obstacle}", file=sys.stderr)
+        return EXIT_FAILED
     outcomes = list(run_checks(deployment, args.width, args.function_url))
     print(table(outcomes))
     broken = sum(outcome.held is False for outcome in outcomes)

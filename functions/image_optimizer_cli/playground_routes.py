@@ -1,7 +1,9 @@
 """The playground's own routes on the local server: the page, its assets, the image list, originals.
 
-Only `image-optimizer serve` answers these; the Lambda never does. Images themselves are asked
-of the real handler at /images/..., exactly as a browser would ask a deployment.
+Only `image-optimizer serve` answers these; the Lambda never does. The page makes a control for
+each URL parameter from ``/playground/parameters``, the parameter table as JSON. Images
+themselves are asked of the real handler at /images/..., exactly as a browser would ask a
+deployment.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from importlib import resources
 from urllib.parse import unquote, urlsplit
 
 from image_optimizer.errors import OptimizerError
+from image_optimizer.parameters import PARAMETERS, Parameter
+from image_optimizer.settings import DEFAULT_MAX_DIMENSION
 from image_optimizer.sources import Source
 
 ASSETS = ("index.html", "playground.css", "playground.js")
@@ -31,8 +35,9 @@ class Answer:
 
 
 class Playground:
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, max_dimension: int = DEFAULT_MAX_DIMENSION) -> None:
         self._source = source
+        self._max_dimension = max_dimension
 
     def answer(self, method: str, target: str) -> Answer | None:
         """The playground's answer to a request, or None when the handler should answer it."""
@@ -44,6 +49,9 @@ class Playground:
         if path.startswith("/playground/assets/"):
             name = path.removeprefix("/playground/assets/")
             return _asset(name) if name in ASSETS else _not_found()
+        if path == "/playground/parameters":
+            body = {"parameters": [_control(p, self._max_dimension) for p in PARAMETERS]}
+            return Answer(200, "application/json", json.dumps(body).encode())
         if path == "/playground/images":
             keys = [
                 k for k in self._source.list_keys(limit=500) if k.lower().endswith(IMAGE_SUFFIXES)
@@ -58,6 +66,19 @@ class Playground:
             content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
             return Answer(200, content_type, data)
         return None
+
+
+def _control(parameter: Parameter, max_dimension: int) -> dict[str, object]:
+    """What the page needs to make a control for ``parameter``."""
+    return {
+        "name": parameter.name,
+        "kind": parameter.kind.value,
+        "meaning": parameter.meaning,
+        "choices": list(parameter.choices),
+        "low": parameter.low,
+        "high": max_dimension if parameter.high is None else parameter.high,
+        "decimals": parameter.decimals,
+    }
 
 
 def _asset(name: str) -> Answer:

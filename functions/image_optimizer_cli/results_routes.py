@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from image_optimizer.results import IMMUTABLE
 from image_optimizer.results.folder import FolderResultStore
+from image_optimizer.service import entity_tag
 from image_optimizer_cli.playground_routes import Answer
 
 
@@ -27,4 +28,6 @@ class ResultFiles:
         if found is None:
             return Answer(404, "text/plain; charset=utf-8", b"no such result")
         content_type, body = found
-        return Answer(200, content_type, body, {"cache-control": IMMUTABLE})
+        # A strong tag from the bytes, as S3 gives every object one.
+        headers = {"cache-control": IMMUTABLE, "etag": entity_tag(body)}
+        return Answer(200, content_type, body, headers)

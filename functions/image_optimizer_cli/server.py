@@ -10,12 +10,10 @@ concurrent requests.
 from __future__ import annotations
 
 import ctypes
-import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol
 
 from image_optimizer_cli.lambda_events import LocalContext, function_url_event, response_body
 from image_optimizer_cli.playground_routes import Answer
@@ -51,16 +49,14 @@ def make_server(
     host: str,
     port: int,
     handler: Handler,
-    access_log: TextIO | None = sys.stderr,
     routes: Sequence[LocalRoutes] = (),
 ) -> ThreadingHTTPServer:
-    """A server on ``host:port`` (port 0: any free one) that prints a line per request to
-    ``access_log`` unless it is None; the ``routes`` (the playground, the results folder)
-    answer first, the handler what they leave."""
+    """A server on ``host:port`` (port 0: any free one); the ``routes`` (the playground, the
+    results folder) answer first, the handler what they leave. It logs nothing itself: each
+    request the handler answers is its one log record already."""
 
     class RequestHandler(_LambdaRequestHandler):
         lambda_handler = staticmethod(handler)
-        log_to = access_log
         container = threading.Lock()
         local_routes = tuple(routes)
 
@@ -76,12 +72,10 @@ class _LambdaRequestHandler(BaseHTTPRequestHandler):
     # client's delayed ACK of the headers: ~40 ms added to most responses.
     disable_nagle_algorithm = True
     lambda_handler: Handler
-    log_to: TextIO | None
     container: threading.Lock
     local_routes: tuple[LocalRoutes, ...]
 
     def _forward(self) -> None:
-        started = time.perf_counter()
         for routes in self.local_routes:
             answer = routes.answer(self.command, self.path)
             if answer is not None:
@@ -97,10 +91,6 @@ class _LambdaRequestHandler(BaseHTTPRequestHandler):
             response = self.lambda_handler(event, LocalContext())
         headers = {name.lower(): value for name, value in (response.get("headers") or {}).items()}
         self._write(int(response["statusCode"]), headers, response_body(response), response)
-        if self.log_to is not None:
-            elapsed = (time.perf_counter() - started) * 1000
-            status = response["statusCode"]
-            print(f"{self.command} {self.path} -> {status} ({elapsed:.1f} ms)", file=self.log_to)
 
     # http.server dispatches on these names; every method goes to the handler, which answers 405.
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _forward  # noqa: N815
@@ -126,5 +116,4 @@ class _LambdaRequestHandler(BaseHTTPRequestHandler):
         return self.server_version  # not http.server's "<name> Python/3.12": nobody needs that
 
     def log_message(self, format: str, *args: Any) -> None:
-        # _forward prints one line per request with the handler's status and time instead.
-        return
+        return  # the handler's record of the request says all an access line would

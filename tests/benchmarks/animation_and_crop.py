@@ -53,7 +53,7 @@ def median_ms(jobs: dict[str, Job], rounds: int) -> tuple[dict[str, float], dict
 
 def ours_animated(data: bytes, output: OutputFormat) -> Job:
     spec = parse_query(f"w={ANIMATION_WIDTH}&format={output.name}", None, 4096)
-    return lambda: render(data, spec, 10**9).body
+    return lambda: render(data, spec, max_pixels=10**9).body
 
 
 def vips_animated(data: bytes, output: OutputFormat) -> Job | None:
@@ -80,7 +80,7 @@ def frame_count(data: bytes) -> int:
 def ours_cropped(data: bytes, position: str) -> Job:
     query = f"w={CROP_BOX}&h={CROP_BOX}&format=webp&position={position}"
     spec = parse_query(query, None, 4096)
-    return lambda: render(data, spec, 10**9).body
+    return lambda: render(data, spec, max_pixels=10**9).body
 
 
 def vips_cropped(data: bytes, crop: str) -> Job:

@@ -86,7 +86,7 @@ def run(workdir: Path, server: RedisServer, rounds: int) -> None:
         assert client.get(stored_key)
 
     memory_service = ImageService(
-        FolderSource(samples, 10**9), MemoryCache(64 * 1024 * 1024), 10**8
+        FolderSource(samples, 10**9), MemoryCache(64 * 1024 * 1024), max_source_pixels=10**8
     )
 
     def memory_hit() -> None:
@@ -99,7 +99,7 @@ def run(workdir: Path, server: RedisServer, rounds: int) -> None:
             response = app.respond(app.Request.of(event), LocalContext(), record)
             assert response["headers"]["X-Cache"] == "hit"
 
-    http = make_server("127.0.0.1", 0, app.lambda_handler, access_log=None)
+    http = make_server("127.0.0.1", 0, app.lambda_handler)
     threading.Thread(target=http.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{http.server_address[1]}"
 

@@ -60,7 +60,7 @@ Result = tuple[float, int, float, float]  # median ms, output bytes, SSIM, SSIMU
 
 
 def ours(data: bytes, width: int, output: OutputFormat) -> bytes:
-    return render(data, TransformSpec(width=width, output_format=output), 10**9).body
+    return render(data, TransformSpec(width=width, output_format=output), max_pixels=10**9).body
 
 
 def naive(data: bytes, width: int, output: OutputFormat) -> bytes:
@@ -192,7 +192,7 @@ def peak_memory_mb(path: Path, width: int, output: OutputFormat) -> float:
         "from image_optimizer.formats import OUTPUT_FORMATS\n"
         "data = open(sys.argv[1], 'rb').read()\n"
         "spec = TransformSpec(width=int(sys.argv[2]), output_format=OUTPUT_FORMATS[sys.argv[3]])\n"
-        "render(data, spec, 10**9)\n"
+        "render(data, spec, max_pixels=10**9)\n"
         # VmHWM, not ru_maxrss: a child inherits its parent's ru_maxrss across fork and exec.
         "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
         "print(int(hwm.split()[1]) / 1024)\n"

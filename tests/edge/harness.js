@@ -6,15 +6,15 @@ const vm = require('node:vm');
 
 const SOURCE = path.join(__dirname, '..', '..', 'functions', 'edge', 'viewer-request.js');
 
-// `allowed` stands in for the template's Allowed* parameters: { w: [320, 640], ... }.
-function loadHandler(allowed) {
-    let code = fs.readFileSync(SOURCE, 'utf8');
+// `allowed` stands in for the template's Allowed* parameters: { w: [320, 640], ... }; `file`
+// for the function's source (the code as deployed, say).
+function loadHandler(allowed, file = SOURCE) {
+    let code = fs.readFileSync(file, 'utf8');
     if (allowed) {
-        const lists = { w: [], h: [], q: [], dpr: [], ...allowed };
-        code = code.replace('var ALLOWED = { w: [], h: [], q: [], dpr: [] };', `var ALLOWED = ${JSON.stringify(lists)};`);
+        code = code.replace(/var ALLOWED = \{[^\n]*\};/, `var ALLOWED = ${JSON.stringify(allowed)};`);
     }
     const context = vm.createContext({});
-    vm.runInContext(code, context, { filename: SOURCE });
+    vm.runInContext(code, context, { filename: file });
     return context.handler;
 }
 

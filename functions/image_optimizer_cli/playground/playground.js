@@ -5,6 +5,9 @@
 const $ = (id) => document.getElementById(id);
 const controls = $('controls');
 const GRID_FORMATS = ['jpeg', 'webp', 'avif'];
+// What the page starts with: a width and a format most pages would ask for.
+const INITIAL = { w: '400', format: 'webp' };
+let parameters = [];
 let originalBytes = 0;
 let pending = 0;
 const shownUrls = new Map();
@@ -13,20 +16,50 @@ function kilobytes(count) {
   return count < 1024 ? `${count} B` : `${(count / 1024).toFixed(1)} KB`;
 }
 
+// A control for one parameter of the service's table: a checkbox for a parameter with one
+// value, a list for choices, a number field for numbers, a text field otherwise.
+function control(parameter) {
+  const label = document.createElement('label');
+  label.htmlFor = parameter.name;
+  const name = document.createElement('code');
+  name.textContent = parameter.name;
+  const meaning = document.createElement('span');
+  meaning.className = 'meaning';
+  meaning.textContent = parameter.meaning.replaceAll('`', '');
+  label.append(name, ' ', meaning);
+  let input;
+  if (parameter.kind === 'choice' && parameter.choices.length === 1) {
+    input = document.createElement('input');
+    input.type = 'checkbox';
+    input.value = parameter.choices[0];
+  } else if (parameter.kind === 'choice') {
+    input = document.createElement('select');
+    input.append(new Option('—', ''), ...parameter.choices.map((choice) => new Option(choice, choice)));
+  } else {
+    input = document.createElement('input');
+    if (parameter.kind === 'number') {
+      Object.assign(input, { type: 'number', min: parameter.low, max: parameter.high });
+      input.step = parameter.decimals ? 10 ** -parameter.decimals : 1;
+    }
+    input.placeholder = '—';
+  }
+  input.id = input.name = parameter.name;
+  if (INITIAL[parameter.name]) input.value = INITIAL[parameter.name];
+  return [label, input];
+}
+
+function valueOf(name) {
+  const input = $(name);
+  return input.type === 'checkbox' ? (input.checked ? input.value : '') : input.value;
+}
+
 function imageUrl(formatOverride) {
   const params = new URLSearchParams();
-  for (const name of ['w', 'h']) {
-    if ($(name).value) params.set(name, $(name).value);
+  // In the table's order, the order the service checks them in and writes them back.
+  for (const { name } of parameters) {
+    const value = name === 'format' && formatOverride !== undefined ? formatOverride : valueOf(name);
+    if (value) params.set(name, value);
   }
-  if (!$('q-default').checked) params.set('q', $('q').value);
-  const format = formatOverride === undefined ? $('format').value : formatOverride;
-  if (format) params.set('format', format);
-  if ($('fit').value && $('w').value && $('h').value) params.set('fit', $('fit').value);
-  // In the order the service checks them, so that the URL shown is the canonical one.
-  for (const name of ['position', 'fx', 'fy', 'dpr']) {
-    if ($(name).value) params.set(name, $(name).value);
-  }
-  if ($('frames').checked) params.set('frames', '1');
   const key = $('image').value.split('/').map(encodeURIComponent).join('/');
   const query = params.toString();
   return `/images/${key}${query ? `?${query}` : ''}`;
@@ -133,12 +166,9 @@ function refreshSoon(withOriginal) {
   timer = setTimeout(() => refresh(withOriginal), 200);
 }
 
-function syncQuality() {
-  $('q').disabled = $('q-default').checked;
-  $('q-value').textContent = $('q-default').checked ? 'default' : $('q').value;
-}
-
 async function start() {
+  parameters = (await (await fetch('/playground/parameters')).json()).parameters;
+  controls.append(...parameters.flatMap(control));
   const response = await fetch('/playground/images');
   const { images } = await response.json();
   for (const key of images) {
@@ -146,9 +176,7 @@ async function start() {
     option.value = option.textContent = key;
     $('image').append(option);
   }
-  syncQuality();
   controls.addEventListener('input', (event) => {
-    syncQuality();
     refreshSoon(event.target === $('image'));
   });
   controls.addEventListener('submit', (event) => event.preventDefault());

@@ -1,0 +1,312 @@
+"""The URL parameters of an image request, defined once.
+
+`PARAMETERS` is the table. Each entry says what its values look like (a pattern and a range, a
+list of choices, or a pattern alone), how a value is written canonically, which allow-list may
+narrow it, which `TransformSpec` field it fills and how the README describes it. The table's order
+is the order values are checked in, so that a request with several bad values is told about the
+same one by the CloudFront Function and by the function, and the order of the canonical query
+that both forward and that signatures are made over.
+
+Derived from it: the function's parser (`request.py`), signing's message (`signing.py`),
+`TransformSpec.canonical()`, the settings' allow-lists, the CloudFront Function's data (written
+into ``functions/edge/viewer-request.js`` by ``functions/edge/generate.py``), the playground's
+controls, the README's table and the tests' strategies. What relates two parameters (a position
+and a focal point, ``dpr`` times a side, ``fit`` with one side, ``format=auto``) is written by hand
+in `request.py` and in the CloudFront Function, and a test holds the two to the same answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from types import MappingProxyType
+
+from image_optimizer.errors import InvalidParameter
+from image_optimizer.formats import OUTPUT_FORMATS
+
+SHOWN_VALUE_CHARS = 40
+AUTO_FORMAT = "auto"
+
+
+class Kind(StrEnum):
+    NUMBER = "number"  # a decimal in a range: written as its shortest form (0400 -> 400)
+    CHOICE = "choice"  # one word of a list, any case: written in lower case, aliases resolved
+    TEXT = "text"  # a pattern: written as sent, or lower-cased when case does not matter
+
+
+class Fit(StrEnum):
+    """How a width and a height together apply (one side alone always keeps the aspect ratio)."""
+
+    COVER = "cover"  # fill the box, crop the overflow (where `Position` says)
+    CONTAIN = "contain"  # fit inside the box, pad the rest (placed where `Position` says)
+    FILL = "fill"  # stretch to the box, aspect ratio ignored
+    INSIDE = "inside"  # fit inside the box, no padding (may be smaller on one side)
+    OUTSIDE = "outside"  # cover the box, no crop (may be larger on one side)
+
+
+class Position(StrEnum):
+    """What a crop keeps (``fit=cover``), or where ``fit=contain`` places the picture."""
+
+    CENTER = "center"
+    TOP = "top"
+    BOTTOM = "bottom"
+    LEFT = "left"
+    RIGHT = "right"
+    TOP_LEFT = "top-left"
+    TOP_RIGHT = "top-right"
+    BOTTOM_LEFT = "bottom-left"
+    BOTTOM_RIGHT = "bottom-right"
+    ENTROPY = "entropy"  # cover only: the busiest region
+    ATTENTION = "attention"  # cover only: what draws the eye (skin, saturation, edges)
+
+    @property
+    def chooses_by_looking(self) -> bool:
+        return self in (Position.ENTROPY, Position.ATTENTION)
+
+    @property
+    def anchor(self) -> tuple[float, float]:
+        """Where the kept region sits, as fractions of the room left: (0, 0) is the top left."""
+        name = self.value
+        x = 0.0 if "left" in name else 1.0 if "right" in name else 0.5
+        y = 0.0 if "top" in name else 1.0 if "bottom" in name else 0.5
+        return x, y
+
+
+@dataclass(frozen=True, slots=True)
+class AllowList:
+    """A deployment's list of the values a number may take (``ALLOWED_WIDTHS=320,640``)."""
+
+    variable: str  # the environment variable
+    template_parameter: str  # template.yaml's parameter, which sets it and the edge's copy
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Parameter:
+    name: str
+    kind: Kind
+    meaning: str  # the README's "meaning" column
+    values: str  # the README's "valid values" column
+    pattern: str = ""  # NUMBER and TEXT: the whole value's form (a regex both Python and JS read)
+    low: float = 0  # NUMBER: the range, inclusive
+    high: float | None = None  # NUMBER: None is the deployment's MAX_DIMENSION
+    decimals: int = 0  # NUMBER: at most this many after the point (how refusals describe it)
+    choices: tuple[str, ...] = ()  # CHOICE: every accepted word, aliases included, as listed
+    aliases: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    neutral: str | None = None  # the canonical value that means the same as leaving it out
+    allow_list: AllowList | None = None  # NUMBER: a deployment may narrow it to listed values
+    case_sensitive: bool = False  # TEXT: written as sent rather than in lower case
+    expected: str = ""  # how a refusal says what is allowed, where the kind's words do not fit
+    spec_field: str | None = None  # the `TransformSpec` field it fills by itself, if any
+    spec_value: Callable[[str], object] = str  # canonical text -> that field's value
+
+    def __post_init__(self) -> None:
+        if self.kind is not Kind.CHOICE and not self.pattern:
+            raise ValueError(f"{self.name}: a {self.kind} parameter needs a pattern")
+        if self.kind is Kind.TEXT and not self.expected:
+            raise ValueError(f"{self.name}: a text parameter says what it expects")
+
+    def describe(self, max_dimension: int) -> str:
+        """What is allowed, as refusals say it: ``an integer from 1 to 4096``."""
+        if self.expected:
+            return self.expected
+        if self.kind is Kind.CHOICE:
+            return f"one of {', '.join(self.choices)}"
+        high = max_dimension if self.high is None else self.high
+        if not self.decimals:
+            return f"an integer from {self.low:g} to {high:g}"
+        plural = "s" if self.decimals > 1 else ""
+        return f"a number from {self.low:g} to {high:g} (at most {self.decimals} decimal{plural})"
+
+    def canonical(
+        self, raw: str, max_dimension: int, allowed: frozenset[float] | None = None
+    ) -> str:
+        """``raw`` (decoded, as sent) in canonical form, or `InvalidParameter` naming it."""
+        if self.kind is Kind.NUMBER:
+            return self._number(raw, max_dimension, allowed)
+        if self.kind is Kind.CHOICE:
+            lowered = raw.lower()
+            if lowered in self.choices:
+                return self.aliases.get(lowered, lowered)
+        else:
+            written = raw if self.case_sensitive else raw.lower()
+            if _matches(self.pattern, written):
+                return written
+        raise self.refusal(raw, max_dimension)
+
+    def refusal(self, raw: str, max_dimension: int) -> InvalidParameter:
+        return InvalidParameter(
+            f"{self.name} must be {self.describe(max_dimension)}, got {shown(raw)}",
+            parameter=self.name,
+        )
+
+    def _number(self, raw: str, max_dimension: int, allowed: frozenset[float] | None) -> str:
+        well_formed = _matches(self.pattern, raw)
+        if allowed:
+            if not well_formed or float(raw) not in allowed:
+                listed = ", ".join(f"{value:g}" for value in sorted(allowed))  # as the edge writes
+                raise InvalidParameter(
+                    f"{self.name} must be one of {listed}, got {shown(raw)}", parameter=self.name
+                )
+        else:
+            high = max_dimension if self.high is None else self.high
+            if not well_formed or not self.low <= float(raw) <= high:
+                raise self.refusal(raw, max_dimension)
+        return shortest_number(raw)
+
+
+def shortest_number(number: str) -> str:
+    """A well-formed decimal as JavaScript's ``String(Number(x))`` writes it: ``007`` is ``7``,
+    ``.50`` is ``0.5``, ``2.0`` is ``2``."""
+    return format(Decimal(number).normalize(), "f")
+
+
+def shown(value: str) -> str:
+    """A value quoted for a message, cut short so that a huge value cannot bloat the answer."""
+    if len(value) > SHOWN_VALUE_CHARS:
+        return repr(value[:SHOWN_VALUE_CHARS] + "...")
+    return repr(value)
+
+
+_COMPILED: dict[str, re.Pattern[str]] = {}
+
+
+def _matches(pattern: str, value: str) -> bool:
+    compiled = _COMPILED.get(pattern)
+    if compiled is None:
+        compiled = _COMPILED[pattern] = re.compile(pattern)
+    return compiled.fullmatch(value) is not None
+
+
+def _present(_: str) -> bool:
+    return True
+
+
+_INTEGER = "[0-9]{1,9}"
+_FRACTION = "[01]|[01]?\\.[0-9]{1,3}"
+
+
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter(
+        name="w",
+        kind=Kind.NUMBER,
+        meaning="width in pixels",
+        values="integer 1..`MAX_DIMENSION` (4096)",
+        pattern=_INTEGER,
+        low=1,
+        allow_list=AllowList("ALLOWED_WIDTHS", "AllowedWidths"),
+        spec_field="width",
+        spec_value=int,
+    ),
+    Parameter(
+        name="h",
+        kind=Kind.NUMBER,
+        meaning="height in pixels",
+        values="integer 1..`MAX_DIMENSION` (4096)",
+        pattern=_INTEGER,
+        low=1,
+        allow_list=AllowList("ALLOWED_HEIGHTS", "AllowedHeights"),
+        spec_field="height",
+        spec_value=int,
+    ),
+    Parameter(
+        name="q",
+        kind=Kind.NUMBER,
+        meaning="quality of lossy formats",
+        values="integer 0..100; defaults: JPEG 80, WebP 80, AVIF 50; ignored for PNG and GIF",
+        pattern=_INTEGER,
+        low=0,
+        high=100,
+        allow_list=AllowList("ALLOWED_QUALITIES", "AllowedQualities"),
+        spec_field="quality",
+        spec_value=int,
+    ),
+    Parameter(
+        name="format",
+        kind=Kind.CHOICE,
+        meaning="output format",
+        values="`jpeg` (alias `jpg`), `png`, `webp`, `avif`, `gif`, `auto`",
+        choices=(*OUTPUT_FORMATS, AUTO_FORMAT),
+        aliases=MappingProxyType(
+            {alias: fmt.name for alias, fmt in OUTPUT_FORMATS.items() if alias != fmt.name}
+        ),
+    ),
+    Parameter(
+        name="fit",
+        kind=Kind.CHOICE,
+        meaning="how `w` and `h` together apply",
+        values="`cover` (default), `contain`, `fill`, `inside`, `outside`",
+        choices=tuple(fit.value for fit in Fit),
+        spec_field="fit",
+        spec_value=Fit,
+    ),
+    Parameter(
+        name="position",
+        kind=Kind.CHOICE,
+        meaning="what a `cover` crop keeps, or where `contain` places the picture",
+        values=(
+            "`center` (default), `top`, `bottom`, `left`, `right`, `top-left`, `top-right`, "
+            "`bottom-left`, `bottom-right`; for `cover` also `entropy` (the busiest region) and "
+            "`attention` (skin tones, saturation, edges)"
+        ),
+        choices=tuple(position.value for position in Position),
+        spec_field="position",
+        spec_value=Position,
+    ),
+    Parameter(
+        name="fx",
+        kind=Kind.NUMBER,
+        meaning=(
+            "the focal point's x: a `cover` crop keeps it as near its centre as it can "
+            "(instead of `position`)"
+        ),
+        values="0..1, at most 3 decimals; 0.5 when only `fy` is given",
+        pattern=_FRACTION,
+        low=0,
+        high=1,
+        decimals=3,
+        spec_field="focus_x",
+        spec_value=float,
+    ),
+    Parameter(
+        name="fy",
+        kind=Kind.NUMBER,
+        meaning="the focal point's y",
+        values="0..1, at most 3 decimals; 0.5 when only `fx` is given",
+        pattern=_FRACTION,
+        low=0,
+        high=1,
+        decimals=3,
+        spec_field="focus_y",
+        spec_value=float,
+    ),
+    Parameter(
+        name="dpr",
+        kind=Kind.NUMBER,
+        meaning=(
+            "pixel density: multiplies `w` and `h` (rounded half up), capped by `MAX_DIMENSION`"
+        ),
+        values="1..4, at most 1 decimal",
+        pattern="[1-4](\\.[0-9])?",
+        low=1,
+        high=4,
+        decimals=1,
+        neutral="1",
+        allow_list=AllowList("ALLOWED_DENSITIES", "AllowedDensities"),
+    ),
+    Parameter(
+        name="frames",
+        kind=Kind.CHOICE,
+        meaning="`1`: a still of an animation's first frame",
+        values="`1`",
+        choices=("1",),
+        expected="1 (a still of the first frame)",
+        spec_field="still",
+        spec_value=_present,
+    ),
+)
+
+BY_NAME: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in PARAMETERS})
+NAMES: tuple[str, ...] = tuple(BY_NAME)

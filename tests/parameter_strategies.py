@@ -1,0 +1,90 @@
+"""Hypothesis strategies for URL parameters, derived from the parameter table.
+
+Every parameter in `PARAMETERS` is drawn, with values near its edges: each choice in several
+cases, numbers at and beyond their range, in other spellings (0400, .50, 2.0) and malformed;
+and values no parameter takes. A parameter added to the table is fuzzed with no change here.
+"""
+
+from __future__ import annotations
+
+from random import Random
+
+from hypothesis import find
+from hypothesis import strategies as st
+
+from image_optimizer.parameters import NAMES, PARAMETERS, Kind, Parameter
+from image_optimizer.settings import DEFAULT_MAX_DIMENSION
+
+JUNK = ["", " 4", "abc", "-1", "1e0", "0x1", "٣", "9" * 12, "nan", "true"]
+
+
+def samples(parameter: Parameter) -> list[str]:
+    """Values of ``parameter`` worth trying: good, bad and borderline ones."""
+    if parameter.kind is Kind.CHOICE:
+        return [
+            spelling
+            for choice in parameter.choices
+            for spelling in (choice, choice.upper(), choice.title())
+        ] + ["zoom"]
+    if parameter.kind is Kind.NUMBER:
+        low = parameter.low
+        high = DEFAULT_MAX_DIMENSION if parameter.high is None else parameter.high
+        middle = (low + high) / 2
+        step = 10.0**-parameter.decimals
+        numbers = [low, high, middle, low - step, high + step, high * 2, low + step]
+        written = [f"{n:.{parameter.decimals}f}" for n in numbers if n >= 0]
+        return [*written, f"0{written[0]}", f"{written[1]}.0", f"{written[2]}0", ".5", "0.50"]
+    raise AssertionError(f"no samples for {parameter.kind} parameters yet")
+
+
+ALL_SAMPLES = sorted({value for parameter in PARAMETERS for value in samples(parameter)})
+names = st.sampled_from(NAMES)
+values = st.sampled_from(ALL_SAMPLES + JUNK)
+
+
+@st.composite
+def pairs(draw: st.DrawFn, max_size: int = 5) -> list[tuple[str, str]]:
+    """A query's (name, value) pairs: mostly each name's own samples, sometimes anything."""
+    chosen = draw(st.lists(names, max_size=max_size))
+    own = {parameter.name: samples(parameter) for parameter in PARAMETERS}
+    return [(name, draw(st.sampled_from(own[name]) | values)) for name in chosen]
+
+
+def query_of(drawn: list[tuple[str, str]]) -> str:
+    return "&".join(f"{name}={value}" for name, value in drawn)
+
+
+def valid_value(parameter: Parameter) -> st.SearchStrategy[str]:
+    """Any value ``parameter`` accepts (with no allow-list), in any accepted spelling."""
+    if parameter.kind is Kind.CHOICE:
+        return st.sampled_from(parameter.choices).flatmap(
+            lambda choice: st.sampled_from([choice, choice.upper()])
+        )
+    if parameter.kind is Kind.NUMBER:
+        scale = 10**parameter.decimals
+        high = DEFAULT_MAX_DIMENSION if parameter.high is None else parameter.high
+        steps = st.integers(round(parameter.low * scale), round(high * scale))
+        return steps.map(lambda step: _written(step, parameter.decimals))
+    raise AssertionError(f"no valid values for {parameter.kind} parameters yet")
+
+
+def _written(step: int, decimals: int) -> str:
+    if not decimals:
+        return str(step)
+    whole, fraction = divmod(step, 10**decimals)
+    return f"{whole}.{fraction:0{decimals}d}".rstrip("0").rstrip(".")
+
+
+@st.composite
+def valid_pairs(draw: st.DrawFn) -> dict[str, str]:
+    """Each parameter present or not, with a value it accepts on its own (the rules between
+    parameters may still refuse the whole)."""
+    chosen = draw(st.lists(st.sampled_from(PARAMETERS), unique_by=lambda p: p.name))
+    return {parameter.name: draw(valid_value(parameter)) for parameter in chosen}
+
+
+def find_examples[T](strategy: st.SearchStrategy[T], count: int) -> list[T]:
+    """``count`` examples of ``strategy``, drawn with a fixed seed so that a run repeats."""
+    return find(
+        st.lists(strategy, min_size=count, max_size=count), lambda _: True, random=Random(count)
+    )
