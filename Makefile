@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 # What serving needs (the function's dependencies), and on top of it the development group.
 RUNTIME := $(VENV)/.runtime-installed
 DEVELOPMENT := $(VENV)/.development-installed
+# terser, which minifies the CloudFront Function for the template (its tests compare the two).
+EDGE_TOOLS := functions/edge/node_modules/.installed
 
 .PHONY: help serve test lint format clean prerequisites bench mutants generate
 
@@ -44,7 +46,11 @@ lint: $(DEVELOPMENT)
 prerequisites:
 	@tests/prerequisites.sh
 
-test: prerequisites lint
+$(EDGE_TOOLS): functions/edge/package-lock.json | prerequisites
+	npm ci --prefix functions/edge --no-audit --no-fund --silent
+	touch $@
+
+test: prerequisites lint $(EDGE_TOOLS)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Mutation testing (mutmut) of the modules that carry the contract; about 45 minutes on two
@@ -71,7 +77,7 @@ bench: $(DEVELOPMENT) prerequisites
 
 # What is derived from the parameter table (image_optimizer/parameters.py): the CloudFront
 # Function's data, its copy inline in template.yaml, and the README's table of parameters.
-generate: $(DEVELOPMENT)
+generate: $(DEVELOPMENT) $(EDGE_TOOLS)
 	$(BIN)/python functions/edge/embed_in_template.py
 	$(BIN)/python -m image_optimizer_cli.readme_table
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from random import Random
 
-from hypothesis import find
 from hypothesis import strategies as st
 
-from image_optimizer.parameters import NAMES, PARAMETERS, Kind, Parameter
+from image_optimizer.parameters import NAMES, PARAMETERS, PRESET, Kind, Parameter
 from image_optimizer.settings import DEFAULT_MAX_DIMENSION
+
+# Presets for the tests that run with some: a geometry, a quality, a still.
+PRESETS_SETTING = "card:w=400&h=300&fit=cover thumb:w=160&q=70 still:frames=1&dpr=2"
+PRESET_NAMES = ("card", "thumb", "still")
 
 JUNK = ["", " 4", "abc", "-1", "1e0", "0x1", "٣", "9" * 12, "nan", "true"]
 
@@ -34,7 +37,10 @@ def samples(parameter: Parameter) -> list[str]:
         numbers = [low, high, middle, low - step, high + step, high * 2, low + step]
         written = [f"{n:.{parameter.decimals}f}" for n in numbers if n >= 0]
         return [*written, f"0{written[0]}", f"{written[1]}.0", f"{written[2]}0", ".5", "0.50"]
-    raise AssertionError(f"no samples for {parameter.kind} parameters yet")
+    # A text parameter: names this deployment knows, in two cases, and names it does not.
+    known = list(PRESET_NAMES) if parameter.name == PRESET else []
+    spelled = [*known, *(name.upper() for name in known)]
+    return [*spelled, "nosuch", "Bad Name", "x" * 40, "-x"]
 
 
 ALL_SAMPLES = sorted({value for parameter in PARAMETERS for value in samples(parameter)})
@@ -65,7 +71,9 @@ def valid_value(parameter: Parameter) -> st.SearchStrategy[str]:
         high = DEFAULT_MAX_DIMENSION if parameter.high is None else parameter.high
         steps = st.integers(round(parameter.low * scale), round(high * scale))
         return steps.map(lambda step: _written(step, parameter.decimals))
-    raise AssertionError(f"no valid values for {parameter.kind} parameters yet")
+    if parameter.name == PRESET:
+        return st.sampled_from(PRESET_NAMES)
+    return st.from_regex(parameter.pattern, fullmatch=True)
 
 
 def _written(step: int, decimals: int) -> str:
@@ -83,8 +91,18 @@ def valid_pairs(draw: st.DrawFn) -> dict[str, str]:
     return {parameter.name: draw(valid_value(parameter)) for parameter in chosen}
 
 
-def find_examples[T](strategy: st.SearchStrategy[T], count: int) -> list[T]:
-    """``count`` examples of ``strategy``, drawn with a fixed seed so that a run repeats."""
-    return find(
-        st.lists(strategy, min_size=count, max_size=count), lambda _: True, random=Random(count)
-    )
+def sample_queries(count: int, seed: int = 0) -> list[str]:
+    """``count`` queries drawn as `pairs` draws them, from a fixed seed (quicker than asking
+    hypothesis for hundreds at once, and the same on every run)."""
+    chooser = Random(seed)
+    own = {parameter.name: samples(parameter) for parameter in PARAMETERS}
+    anything = ALL_SAMPLES + JUNK
+    queries = []
+    for _ in range(count):
+        names_drawn = chooser.choices(NAMES, k=chooser.randint(0, 5))
+        drawn = [
+            (name, chooser.choice(own[name] if chooser.random() < 0.8 else anything))
+            for name in names_drawn
+        ]
+        queries.append(query_of(drawn))
+    return queries

@@ -8,6 +8,7 @@ source frame, resized once with LANCZOS.
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Callable
 
 import pytest
@@ -15,7 +16,7 @@ from PIL import Image, ImageChops, ImageSequence
 
 from conftest import CORPUS, decoded, get
 from image_optimizer import pipeline
-from image_optimizer.errors import ImageTooLarge, TimeBudgetExceeded, TooManyFrames
+from image_optimizer.errors import CorruptImage, ImageTooLarge, TimeBudgetExceeded, TooManyFrames
 from image_optimizer.formats import OUTPUT_FORMATS
 from image_optimizer.pipeline import render
 from image_optimizer.request import parse_query
@@ -110,7 +111,7 @@ def test_too_many_frames_is_a_413_that_suggests_a_still() -> None:
     with pytest.raises(TooManyFrames) as caught:
         render(data, parse_query("format=webp", None, 4096), max_pixels=LIMIT, max_frames=43)
     assert caught.value.message == (
-        "the animation has 44 frames, more than the 43 allowed; ask for frames=1 for a still"
+        "the animation has more than the 43 frames allowed; ask for frames=1 for a still"
     )
     render(data, parse_query("format=webp&frames=1", None, 4096), max_pixels=LIMIT, max_frames=43)
     render(data, parse_query("format=webp", None, 4096), max_pixels=LIMIT, max_frames=44)
@@ -164,3 +165,55 @@ def test_the_frame_limit_is_a_setting_and_the_frames_are_logged(
     assert get(f"/images/corpus/{EARTH}?w=100&format=webp")["statusCode"] == 200
     [record] = [r for r in log_lines() if r["message"] == "request" and r["status"] == 200]
     assert record["output_frames"] == 44
+
+
+def small_gif(count: int) -> bytes:
+    """``count`` different 8x8 frames (identical ones would be merged by the encoder)."""
+    frames = []
+    for index in range(count):
+        frame = Image.new("L", (8, 8), 0)
+        frame.putpixel((index % 8, (index // 8) % 8), 255)
+        frame.putpixel((0, 0), (index * 7) % 256)
+        frames.append(frame)
+    return encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=10)
+
+
+def frame_data_offsets(data: bytes) -> list[int]:
+    """Where each frame's image data starts (Pillow's own tile offsets)."""
+    image = Image.open(io.BytesIO(data))
+    offsets = []
+    for index in range(image.n_frames):
+        image.seek(index)
+        offsets.append(image.tile[0][2])
+    return offsets
+
+
+def test_a_bomb_in_a_later_frame_is_the_413_of_a_bomb_in_the_first() -> None:
+    """Frame 3 claims 65535x65535 pixels: Pillow raises its DecompressionBombError on seeking
+    to it, which is the source's fault like any other."""
+    data = bytearray(small_gif(10))
+    descriptor = data.rfind(b",", 0, frame_data_offsets(bytes(data))[3])
+    data[descriptor + 5 : descriptor + 9] = struct.pack("<HH", 0xFFFF, 0xFFFF)
+    with pytest.raises(ImageTooLarge):
+        render(bytes(data), parse_query("w=4&format=webp", None, 4096), max_pixels=LIMIT)
+
+
+def test_a_damaged_later_frame_is_a_422() -> None:
+    data = bytearray(small_gif(10))
+    data[frame_data_offsets(bytes(data))[6] - 1] = 0x0F  # an LZW code size no decoder takes
+    with pytest.raises(CorruptImage):
+        render(bytes(data), parse_query("w=4&format=webp", None, 4096), max_pixels=LIMIT)
+
+
+def test_frames_are_counted_no_further_than_the_limit_and_not_for_a_still() -> None:
+    """2,000 frames, the 1,500th damaged: refusing it as too long must not read that far, and
+    a still must not count at all."""
+    data = bytearray(small_gif(2000))
+    offsets = frame_data_offsets(bytes(data))
+    descriptor = data.rfind(b",", 0, offsets[1500])
+    data[descriptor + 5 : descriptor + 9] = struct.pack("<HH", 0xFFFF, 0xFFFF)  # a bomb at 1500
+    hostile = bytes(data)
+    with pytest.raises(TooManyFrames):
+        render(hostile, parse_query("format=webp", None, 4096), max_pixels=LIMIT, max_frames=300)
+    for still in ("format=webp&frames=1", "format=png", "format=jpeg"):
+        assert render(hostile, parse_query(still, None, 4096), max_pixels=LIMIT).frames == 1

@@ -218,3 +218,24 @@ def test_a_url_that_is_not_http_is_a_usage_error(capsys: pytest.CaptureFixture[s
         main(["check", "cdn.example.com", "--key", KEY])
     assert exit_.value.code == 2
     assert "URL must start with http:// or https://" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def presets_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from serve(tmp_path_factory, PRESETS="small:w=160", UNSIGNED_URLS="presets")
+
+
+def test_where_unsigned_urls_name_presets_it_checks_one(
+    presets_only: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SIGNING_SECRET", raising=False)
+    assert main(["check", presets_only, "--key", KEY]) == 1
+    assert capsys.readouterr().err == (
+        "nothing checked: unsigned URLs may only name a preset here: pass --preset NAME, or "
+        "--secret-file\n"
+    )
+    code, lines = check(presets_only, "--preset", "small", capsys=capsys)
+    assert code == 0, "\n".join(lines)
+    assert row(lines, "an image is served").startswith("ok")
+    assert "160x" in row(lines, "an image is served")
+    assert row(lines, "a bad parameter is a 400").startswith("ok")

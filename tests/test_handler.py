@@ -376,13 +376,29 @@ def test_server_timing_lists_each_stage_then_the_total() -> None:
 def test_the_time_budget_holds_while_the_image_is_being_made(
     s3_handler: Callable[..., None],
 ) -> None:
-    """50 ms left after the margin, for a job of seconds (a 12 MP photo as a full-size AVIF,
-    whose decoding alone takes longer): the request gives up before the encoder, with a 503."""
+    """50 ms left after the margin, for a job of seconds (a 12 MP photo as a 5 MP AVIF, whose
+    decoding alone takes longer): the request gives up before the encoder, with a 503."""
     s3_handler(RESPONSE_MARGIN_MS="1000")
-    event = function_url_event("GET", "/images/corpus/phone-12mp-orient6-icc.jpg?format=avif", [])
+    target = "/images/corpus/phone-12mp-orient6-icc.jpg?w=2000&format=avif"
+    event = function_url_event("GET", target, [])
     response = app.lambda_handler(event, LocalContext(timeout_seconds=1.05))
     assert response["statusCode"] == 503
     assert error_of(response)["code"] == "time_budget_exceeded"
+
+
+def test_an_avif_too_costly_to_encode_is_refused_before_decoding(
+    s3_handler: Callable[..., None],
+) -> None:
+    """12 MP as AVIF (seconds of encoding) is refused; 5 MP is made."""
+    s3_handler()
+    response = get("/images/corpus/phone-12mp-orient6-icc.jpg?format=avif")
+    assert response["statusCode"] == 413
+    assert error_of(response) == {
+        "code": "output_too_large",
+        "message": "12.2 MP of AVIF is more than the 8.0 MP this service encodes in that format; "
+        "ask for a smaller w or h, or another format",
+    }
+    assert get("/images/corpus/phone-12mp-orient6-icc.jpg?format=avif&w=2000")["statusCode"] == 200
 
 
 def test_each_request_counts_only_its_own_cache_errors(

@@ -25,10 +25,10 @@ from image_optimizer.cache.redis import decode_value, encode_value
 from image_optimizer.errors import OutputTooLarge
 from image_optimizer.pipeline import render
 from image_optimizer.request import parse_query
-from image_optimizer.results import IMMUTABLE
 from image_optimizer.results.folder import FolderResultStore
 from image_optimizer.results.s3 import S3ResultStore
 from image_optimizer.service import ImageService, entity_tag
+from image_optimizer.signing import sign_url
 from image_optimizer.sources.folder import FolderSource
 from images import decode, encode
 from local_server import fetch, start_server
@@ -105,15 +105,23 @@ class TestTheService:
         assert "upload" in first.timings
         assert second.image.body == b""  # the cache holds where it is, not the bytes
 
-    def test_a_kept_result_trusted_no_longer_than_it_is_kept(
-        self, originals: Path, tmp_path: Path
+    @pytest.mark.parametrize(
+        ("location", "until"),
+        [
+            ("/results/x", time.time() - 1),  # trusted no longer than it is kept
+            # A value no code of ours wrote: never a redirect anywhere but into the results.
+            ("https://elsewhere.example/x.png", math.inf),
+            ("//elsewhere.example/x", math.inf),
+            ("/images/a.jpg", math.inf),
+        ],
+    )
+    def test_a_pointer_not_to_follow_is_a_miss_made_and_kept_again(
+        self, originals: Path, tmp_path: Path, location: str, until: float
     ) -> None:
         cache = MemoryCache(10**8)
         spec = parse_query(QUERY, None, 4096)
-        gone = CachedImage(
-            b"", "image/png", '"x"', 1, 1, Elsewhere("/results/x", 9, time.time() - 1)
-        )
-        cache.claim(cache_key(NOISE, spec), time.monotonic() + 1).store(gone)
+        planted = CachedImage(b"", "image/png", '"x"', 1, 1, Elsewhere(location, 9, until))
+        cache.claim(cache_key(NOISE, spec), time.monotonic() + 1).store(planted)
         service = ImageService(
             FolderSource(originals, 10**9),
             cache,
@@ -122,9 +130,10 @@ class TestTheService:
             results=FolderResultStore(tmp_path / "results"),
         )
         served = service.serve(NOISE, spec)
-        assert served.cache_status == "miss"  # made and kept again
+        assert served.cache_status == "miss"
         assert served.image.elsewhere is not None
-        assert served.image.elsewhere.location != "/results/x"
+        assert served.image.elsewhere.location.startswith("/results/")
+        assert served.image.elsewhere.location != location
 
     def test_a_kept_result_is_trusted_an_hour_less_than_the_bucket_keeps_it(
         self, originals: Path, s3: Any, monkeypatch: pytest.MonkeyPatch
@@ -206,6 +215,31 @@ class TestTheHandler:
         assert lifetimes is not None
         assert all(82_790 <= int(seconds) <= 82_800 for seconds in lifetimes.groups())
 
+    def test_a_signed_url_that_expires_is_a_redirect_that_expires_with_it(
+        self, s3_handler: Configure, s3: Any
+    ) -> None:
+        """The bound docs/operations.md states: the redirect lasts no longer than the URL; the
+        stored result itself lasts the bucket's days (its Expires), and no longer."""
+        s3.create_bucket(Bucket="results-for-a-week")
+        secret = "a-signing-secret-for-results"
+        s3_handler(
+            RESULTS_BUCKET="results-for-a-week",
+            SIGNING_SECRET=secret,
+            CACHE_CONTROL="public, max-age=86400, s-maxage=31536000",
+        )
+        url = sign_url(f"/images/{NOISE}?{QUERY}", secret.encode(), int(time.time()) + 60)
+        response = get(url)
+        assert response["statusCode"] == 302
+        lifetimes = re.fullmatch(
+            r"public, max-age=(\d+), s-maxage=(\d+)", response["headers"]["Cache-Control"]
+        )
+        assert lifetimes is not None
+        assert all(55 <= int(seconds) <= 60 for seconds in lifetimes.groups())
+        stored = s3.get_object(
+            Bucket="results-for-a-week", Key=response["headers"]["Location"].removeprefix("/")
+        )
+        assert stored["Expires"].timestamp() <= time.time() + 7 * 86400
+
     def test_without_a_results_store_it_is_still_a_413(self, s3_handler: Configure) -> None:
         s3_handler()
         response = get(f"/images/{NOISE}?{QUERY}")
@@ -235,7 +269,9 @@ class TestTheS3Store:
         stored = s3.get_object(Bucket=bucket, Key=location.removeprefix("/"))
         assert stored["Body"].read() == image.body
         assert stored["ContentType"] == "image/png"
-        assert stored["CacheControl"] == IMMUTABLE
+        assert stored["CacheControl"] == "public, immutable"  # kept until it expires, no longer
+        expires = stored["Expires"].timestamp()
+        assert time.time() + 7 * 86400 - 60 < expires <= time.time() + 7 * 86400
         store.put(cache_key("a/b.png", parse_query("w=1", None, 4096)), image)
         store.put(cache_key("a/c.png", spec), image)
         assert store.purge("a/b.png") == 2

@@ -405,3 +405,14 @@ def test_only_the_web_plugins_are_ever_loaded() -> None:
         "WebPImagePlugin",
     }
     assert loaded <= web | {"BmpImagePlugin", "PpmImagePlugin"}  # Pillow's own preinit pair
+
+
+def test_a_costly_avif_is_refused_from_the_header_before_any_pixel_is_decoded() -> None:
+    """The photo's pixels are cut off after its header: were they decoded first, the answer
+    would be a 422; it is the 413 the header alone decides."""
+    data = (CORPUS / "phone-12mp-orient6-icc.jpg").read_bytes()
+    cut = data[: len(data) // 10]
+    with pytest.raises(OutputTooLarge, match=r"12\.2 MP of AVIF is more than the 8\.0 MP"):
+        render(cut, TransformSpec(output_format=AVIF), max_pixels=LIMIT)
+    with pytest.raises(CorruptImage):
+        render(cut, TransformSpec(width=2000, output_format=AVIF), max_pixels=LIMIT)

@@ -3,16 +3,19 @@ server), the invalidation function (CloudFront on moto's server), and purges by 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 import pytest
 from PIL import Image
 
 from conftest import BUCKET, EVENTS, PREFIX, load_event
+from edge_runner import at_the_edge
 from image_optimizer import invalidation, purge
 from image_optimizer.cache import CachedImage, cache_key
 from image_optimizer.cache.redis import RedisCache, RedisOptions
@@ -49,6 +52,7 @@ def created(key: str, bucket: str = "my-images", kind: str = "Object Created") -
         (created("originals/a.jpg", kind="Object Restore Completed"), None),
         (created("uploads/a.jpg"), None),  # outside the prefix
         (created("originals/"), None),  # the folder itself
+        (created("originals/photos/"), None),  # a console's folder marker: no original
         (created("originals/a.jpg", bucket="another"), None),
         ({**created("originals/a.jpg"), "source": "aws.ec2"}, None),
     ],
@@ -111,17 +115,6 @@ def fill(redis_url: str, samples_dir: Path, keys: tuple[str, ...]) -> ImageServi
 
 def statuses(service: ImageService, key: str) -> list[str]:
     return [service.serve(key, parse_query(query, None, 4096)).cache_status for query in QUERIES]
-
-
-def message_of(prefix: str, length: int) -> list[str]:
-    """Keys whose message body is exactly ``length`` bytes long."""
-    keys: list[str] = []
-    while len(json.dumps({"keys": keys})) < length - 2000:
-        keys.append(f"{prefix}{len(keys):04d}/{'x' * 900}.jpg")
-    missing = length - len(json.dumps({"keys": [*keys, ""]}))
-    keys.append(f"{prefix}{'y' * (missing - len(prefix))}")
-    assert len(json.dumps({"keys": keys})) == length
-    return keys
 
 
 def received(queue_url: str) -> list[list[str]]:
@@ -232,23 +225,14 @@ class TestThePurgeFunction:
         answer = purge.lambda_handler(event, LocalContext())
         assert len(answer["batchItemFailures"]) == 3
 
-    def test_a_bulk_upload_is_handed_over_in_messages_sqs_takes(self, queue: str) -> None:
-        keys = [f"products/{index:05d}/{'x' * 900}.jpg" for index in range(600)]
+    def test_a_bulk_upload_is_handed_over_one_invalidation_a_message(self, queue: str) -> None:
+        keys = [f"products/{index:05d}/{'x' * 900}.jpg" for index in range(10)]
         purge.hand_over(queue, keys)
         batches = []
         while messages := received(queue):
             batches.extend(messages)
-        assert sorted(key for batch in batches for key in batch) == keys
-        assert len(batches) == 3  # 600 keys of ~920 bytes: three messages under 256 KiB
-
-    def test_each_message_is_filled_up_to_the_limit_and_no_further(self, queue: str) -> None:
-        first = message_of("a/", purge.MAX_MESSAGE_BYTES)
-        second = message_of("b/", purge.MAX_MESSAGE_BYTES - 5)  # ', "cc"' would be one too many
-        purge.hand_over(queue, [*first, *second, "cc"])
-        batches = []
-        while messages := received(queue):
-            batches.extend(messages)
-        assert sorted(batches) == [first, second, ["cc"]]
+        assert sorted(batches) == [keys[0:3], keys[3:6], keys[6:9], keys[9:]]
+        assert invalidation.ORIGINALS_PER_INVALIDATION == 3  # six wildcard paths a message
 
     def test_the_count_is_of_the_variants_purged(self, redis_url: str, samples_dir: Path) -> None:
         fill(redis_url, samples_dir, ("landscapes/main.jpg",))
@@ -310,9 +294,9 @@ class TestTheInvalidationFunction:
         assert answer == {"batchItemFailures": []}
         assert invalidated_paths(distribution) == [
             [
-                "/images/landscapes/main.jpg*",
-                "/images/logos/badge.png*",
-                "/images/photos/my%20cat.jpg*",
+                *paths_of("landscapes/main.jpg", "landscapes/main.jpg"),
+                *paths_of("logos/badge.png", "logos/badge.png"),
+                *paths_of("photos/my cat.jpg", "photos/my%20cat.jpg"),
             ]
         ]
 
@@ -327,26 +311,38 @@ class TestTheInvalidationFunction:
         }
 
 
+def paths_of(key: str, encoded: str) -> list[str]:
+    """An original's three paths, its results' hash computed here from the documented form
+    (the first 32 hex digits of the SHA-256 of the key)."""
+    original = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return [f"/images/{encoded}", f"/images/{encoded}?*", f"/results/{original}/*"]
+
+
 @pytest.mark.parametrize(
     ("keys", "paths"),
     [
-        (["a.jpg", "a.jpg", "p/été 1.jpg"], ["/images/a.jpg*", "/images/p/%C3%A9t%C3%A9%201.jpg*"]),
-        (["weird*name.jpg"], ["/images/weird%2Aname.jpg*"]),  # a * in a key is not a wildcard
-        (["logos/", "logos/badge.png", "logo.png"], ["/images/logo.png*", "/images/logos/*"]),
-        ([f"p/{c}/{i}.jpg" for c in "abc" for i in range(5)], [f"/images/p/{c}/*" for c in "abc"]),
-        ([f"p/{c}{i}/x.jpg" for c in "abcd" for i in range(5)], ["/images/p/*"]),
-        ([f"p/{i}.jpg" for i in range(20)] + ["logo.png"], ["/images/*"]),
-        ([f"p/{i}.jpg" for i in range(20)] + ["p/sale/x.png"], ["/images/p/*"]),
-        ([f"{i}.jpg" for i in range(7)], [f"/images/{i}.jpg*" for i in range(7)]),  # at the limit
-        ([f"{c}/{i}.jpg" for c in "abcdefg" for i in range(2)], [f"/images/{c}/*" for c in "abcdefg"]),  # noqa: E501
-        ([f"{c}/x.jpg" for c in "abcdefgh"], ["/images/*"]),  # eight folders are too many
-        ([f"p/{c}/{i}/x.jpg" for c in "abc" for i in range(5)], [f"/images/p/{c}/*" for c in "abc"]),  # noqa: E501
-        (["logos/", "logos2.png"], ["/images/logos/*", "/images/logos2.png*"]),  # not a folder's
+        (["a.jpg", "a.jpg"], paths_of("a.jpg", "a.jpg")),
+        (["p/été 1.jpg"], paths_of("p/été 1.jpg", "p/%C3%A9t%C3%A9%201.jpg")),
+        (["weird*name.jpg"], paths_of("weird*name.jpg", "weird%2Aname.jpg")),  # not a wildcard
+        (["p"], paths_of("p", "p")),  # /images/p* would take /images/photos/ with it
+        (["logos/", "", "logo.png"], paths_of("logo.png", "logo.png")),  # a folder marker: none
+        ([f"{i}.jpg" for i in range(8)], [p for i in range(8) for p in paths_of(f"{i}.jpg", f"{i}.jpg")]),  # noqa: E501
     ],
 )  # fmt: skip
-def test_a_batch_costs_a_few_paths_that_cover_every_url(keys: list[str], paths: list[str]) -> None:
+def test_each_original_costs_its_own_paths_and_reaches_no_other(
+    keys: list[str], paths: list[str]
+) -> None:
     assert invalidation_paths(keys) == paths
-    assert len(invalidation_paths(keys)) <= invalidation.MAX_PATHS
+
+
+def test_the_paths_are_spelt_as_the_edge_spells_the_key() -> None:
+    """CloudFront caches /images/<key> as the CloudFront Function rewrote it; an invalidation
+    spelt otherwise would miss it."""
+    keys = ["photos/my cat (1).jpg", "café/ü.png", "a+b/c~d.jpg", "x!*'.jpg"]
+    uris = ["/images/" + quote(key, safe="/!*'()+~") for key in keys]  # as a browser may send
+    for key, uri in zip(keys, uris, strict=True):
+        [edge] = at_the_edge(["w=1"], "*/*", uri=uri)
+        assert edge.get("uri", uri) == invalidation_paths([key])[0], key
 
 
 class TestPurgeByHand:
@@ -372,16 +368,19 @@ class TestPurgeByHand:
         out = capsys.readouterr().out.splitlines()
         assert out[0] == f"purged 2 originals, 4 variants, from redis ({redis_url})"
         listed = boto3.client("cloudfront").list_invalidations(DistributionId=distribution)
+        expected = [
+            *paths_of("landscapes/main.jpg", "landscapes/main.jpg"),
+            *paths_of("logos/badge.png", "logos/badge.png"),
+            "/images/logos/*",  # asked for by name: everything under it
+        ]
         assert out[1] == (
             f"CloudFront invalidation {listed['InvalidationList']['Items'][0]['Id']} of "
-            f"{distribution}: /images/landscapes/main.jpg*, /images/logos/*"
+            f"{distribution}: {', '.join(expected)}"
         )
         assert statuses(service, "landscapes/main.jpg") == ["miss", "miss"]
         assert statuses(service, "logos/badge.png") == ["miss", "miss"]
         assert statuses(service, "photos/portrait.jpg") == ["hit", "hit"]
-        assert invalidated_paths(distribution) == [
-            ["/images/landscapes/main.jpg*", "/images/logos/*"]
-        ]
+        assert invalidated_paths(distribution) == [expected]
 
     @pytest.mark.parametrize(
         ("args", "message"),

@@ -540,6 +540,24 @@ def test_a_claim_is_a_lock_that_expires_by_itself(
     assert 6000 < shared_redis.client().pttl(f"{PREFIX}{{o}}:lock:entry") <= 7000
 
 
+def test_a_request_whose_lock_expired_does_not_release_the_next_ones(
+    redis_url: str, shared_redis: RedisServer
+) -> None:
+    """The first request's lock runs out while it works; a second takes the lock; the first,
+    finishing, releases only what is its own."""
+    cache = RedisCache(RedisOptions(redis_url, lock_seconds=0.1, wait_seconds=0))
+    entry, lock = CacheKey("o", "slow"), f"{PREFIX}{{o}}:lock:slow"
+    first = cache.claim(entry, time.monotonic() + 5)
+    time.sleep(0.2)  # its lock has expired
+    second = cache.claim(entry, time.monotonic() + 5)
+    held_by_second = shared_redis.client().get(lock)
+    assert held_by_second is not None
+    first.release()
+    assert shared_redis.client().get(lock) == held_by_second  # still the second's
+    second.release()
+    assert shared_redis.client().get(lock) is None
+
+
 @settings(max_examples=20)
 @given(st.binary(max_size=64))
 def test_any_stored_bytes_decode_to_an_image_or_nothing(value: bytes) -> None:

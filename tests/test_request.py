@@ -18,7 +18,7 @@ from image_optimizer.spec import TransformSpec
 from parameter_strategies import valid_pairs, valid_value
 
 MAX = 4096
-ALLOWED = "w, h, q, format, fit, position, fx, fy, dpr, frames"
+ALLOWED = "preset, w, h, q, format, fit, position, fx, fy, dpr, frames"
 
 
 def parse(query: str, accept: str | None = None) -> TransformSpec:

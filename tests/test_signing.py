@@ -253,6 +253,18 @@ class TestThroughTheHandler:
         forever = sign_url("/images/logos/badge.png?w=50", SECRET)  # no expiry: as configured
         assert get(forever)["headers"]["Cache-Control"] == "public, max-age=86400, s-maxage=604800"
 
+    def test_no_stale_copy_outlives_the_url_either(self, s3_handler: Callable[..., None]) -> None:
+        s3_handler(
+            SIGNING_SECRET=SECRET.decode(),
+            CACHE_CONTROL="public, max-age=86400, stale-while-revalidate=600, "
+            "Stale-If-Error=86400, s-maxage=604800",
+        )
+        url = sign_url("/images/logos/badge.png?w=50", SECRET, int(time.time()) + 60)
+        cache_control = get(url)["headers"]["Cache-Control"]
+        assert re.fullmatch(r"public, max-age=(5[5-9]|60), s-maxage=(5[5-9]|60)", cache_control)
+        forever = sign_url("/images/logos/badge.png?w=50", SECRET)  # no expiry: as configured
+        assert "stale-while-revalidate=600" in get(forever)["headers"]["Cache-Control"]
+
     def test_an_answer_to_a_url_expiring_this_second_is_not_kept(
         self, s3_handler: Callable[..., None], monkeypatch: pytest.MonkeyPatch
     ) -> None:
@@ -470,3 +482,14 @@ def test_the_cli_signs_within_the_deployments_limits(
     assert main(["sign", "/images/a.jpg?w=6000"]) == 0
     query = urlsplit(capsys.readouterr().out.strip()).query
     verify(SECRET, "a.jpg", query, max_dimension=8192, allowed={"w": frozenset({320, 6000})})
+
+
+def test_expires_has_one_spelling() -> None:
+    """The edge forwards 01796457320 as 1796457320; the function refuses the other spelling."""
+    key, query = signed("/images/a.jpg?w=10", expires=1796457320)
+    assert verify(SECRET, key, query, now=1_700_000_000) == 1796457320
+    assert rejection(key, query.replace("expires=", "expires=0"), now=1_700_000_000) == (
+        "expires has leading zeros: write 1796457320"
+    )
+    [edge] = at_the_edge([query.replace("expires=", "EXPIRES=0")], "*/*")
+    assert verify(SECRET, key, str(edge["query"]), now=1_700_000_000) == 1796457320

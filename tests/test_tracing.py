@@ -105,7 +105,8 @@ def test_without_tracing_the_sdk_is_never_loaded(samples_dir: Path) -> None:
     code = (
         "import sys\n"
         "from image_optimizer import app\n"
-        "app.service().serve('logos/badge.png', app.parse_query('w=10', None, 4096))\n"
+        "from image_optimizer.request import parse_query\n"
+        "app.service().serve('logos/badge.png', parse_query('w=10', None, 4096))\n"
         "assert 'aws_xray_sdk' not in sys.modules\n"
     )
     result = run_python(code, samples_dir, "false")

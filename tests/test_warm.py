@@ -167,3 +167,25 @@ def test_a_cache_that_keeps_nothing_fails_the_command(
     assert err.endswith(
         f"the cache redis ({own_redis.url}) failed 1 times: the variants made since were not kept\n"
     )
+
+
+def test_presets_are_warmed_as_urls_ask_for_them(
+    folder: Path,
+    redis_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What warm makes under a preset is the entry ?preset=small later finds."""
+    monkeypatch.setenv("PRESETS", "small:w=48 card:w=64&h=48")
+    (folder / "m-broken" / "cut.jpg").unlink()
+    args = ["warm", "landscapes/", "--presets", "all", "--formats", "webp,jpeg"]
+    code, out, _ = run([*args, "--source", str(folder), "--cache", redis_url], capsys)
+    assert code == 0
+    assert (summary(out)["variants"], summary(out)["made"]) == ("4", "4")
+    code, out, _ = run([*args[:2], "--presets", "small", "--source", str(folder), "--cache",
+                        redis_url], capsys)  # fmt: skip
+    assert summary(out)["cached"] == "1"
+    with pytest.raises(SystemExit) as exited:
+        main(["warm", "", "--source", str(folder), "--cache", "none", "--presets", "hero"])
+    assert exited.value.code == 2
+    assert "preset must be one of card, small, got 'hero'" in capsys.readouterr().err

@@ -5,16 +5,19 @@ writes both):
 - viewer-request.js's block between the GENERATED markers: `image_optimizer.parameters`'s table
   as the function reads it, with no allow-lists and the default MAX_DIMENSION, so that the file
   runs as it is under node;
-- template.yaml's ``FunctionCode``, where CloudFormation needs the code inline: the file without
-  its comments (CloudFront counts every byte against its 10 KB, and the template's parameters
-  add theirs), with MAX_DIMENSION and the allow-lists taken from the template's parameters
-  through ``!Sub``, so that the edge and the function refuse the same values.
+- template.yaml's ``FunctionCode``, where CloudFormation needs the code inline. CloudFront counts
+  every byte against its 10 KB, and the template's parameters add theirs, so the generated block
+  goes in without its comments and indentation, with MAX_DIMENSION, the allow-lists, the presets
+  and the signing mode taken from the template's parameters through ``!Sub`` (so that the edge
+  and the function refuse the same values), and the code after it minified by terser (pinned in
+  package.json; installed by ``npm ci`` in this folder, which make does).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,32 +28,45 @@ from image_optimizer.settings import DEFAULT_MAX_DIMENSION
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "functions" / "edge" / "viewer-request.js"
 TEMPLATE = ROOT / "template.yaml"
-INDENT = " " * 8
+INDENT = " " * 10
 BEGIN = (
     "// BEGIN GENERATED from image_optimizer/parameters.py by embed_in_template.py: do not edit\n"
 )
 END = "// END GENERATED\n"
-_BLOCK = re.compile(r"(      FunctionCode: !Sub \|\n)((?:        .*\n|\n)+)")
+# The code is the first item of `FunctionCode: !Sub [code, {variables}]`.
+_BLOCK = re.compile(r"(      FunctionCode: !Sub\n        - \|\n)((?:          .*\n|\n)+)")
 # A comment on a line of its own, or after code (always after a space, so never inside a
 # regular expression literal or a URL); and the indentation, which only people read.
 _COMMENT = re.compile(r"^\s*//.*\n|(?<=[;{},)]) +//.*$", re.MULTILINE)
 _INDENTATION = re.compile(r"^[ ]+|^\n", re.MULTILINE)
+_MINIFY = """
+const source = require('fs').readFileSync(0, 'utf8');
+require('terser').minify(source, { compress: { ecma: 5 }, mangle: true, ecma: 5 })
+    .then((result) => process.stdout.write(result.code));
+"""
 _MAX_DIMENSION = "MAX_DIMENSION"
 
 
 def table_block(parameters: Sequence[Parameter] = PARAMETERS, *, for_template: bool = False) -> str:
     """The generated lines of viewer-request.js; ``for_template``: with CloudFormation's
-    ``${...}`` in place of the defaults."""
-    max_dimension = "${MaxDimension}" if for_template else str(DEFAULT_MAX_DIMENSION)
+    ``${...}`` in place of the defaults (which are the local server's: no presets, unsigned URLs
+    may ask for anything, and a signature is passed on when there is one)."""
+
+    def deployment(template_value: str, default: str) -> str:
+        return template_value if for_template else default
+
     allowed = ", ".join(
-        f"{p.name}: [{'${' + p.allow_list.template_parameter + '}' if for_template else ''}]"
+        f"{p.name}: [{deployment('${' + p.allow_list.template_parameter + '}', '')}]"
         for p in parameters
         if p.allow_list is not None
     )
     entries = ",\n".join(f"    {_entry(p)}" for p in parameters)
     return (
-        f"var MAX_DIMENSION = {max_dimension};\n"
+        f"var MAX_DIMENSION = {deployment('${MaxDimension}', str(DEFAULT_MAX_DIMENSION))};\n"
         f"var ALLOWED = {{ {allowed} }};\n"
+        f"var PRESETS = '{deployment('${Presets}', '')}';\n"
+        f"var UNSIGNED_URLS = '{deployment('${UnsignedUrls}', 'any')}';\n"
+        f"var SIGNED = {deployment('${SigningOn}', 'true')};\n"
         "// [name, kind, the value that means the same as leaving it out, ...what its kind needs]\n"
         f"var PARAMETERS = [\n{entries},\n];\n"
         "var BY_NAME = {};\n"
@@ -68,22 +84,20 @@ def _entry(parameter: Parameter) -> str:
             description = f"{_js(described.removesuffix(str(DEFAULT_MAX_DIMENSION)))} + {high}"
         rest = [_regex(parameter.pattern), f"{parameter.low:g}", high, description]
     elif parameter.kind is Kind.CHOICE:
-        rest = [
-            _js(list(parameter.choices)),
-            _js(dict(parameter.aliases)),
-            _js(parameter.describe(0)),
-        ]
+        # No description where it is the list itself ("one of ..."): the function words it so.
+        own_words = parameter.expected or None
+        rest = [_js(list(parameter.choices)), _js(dict(parameter.aliases)), _js(own_words)]
     else:
         rest = [
             _regex(parameter.pattern),
             _js(parameter.case_sensitive),
             _js(parameter.describe(0)),
         ]
-    return f"[{', '.join(head + rest)}]"
+    return f"[{','.join(head + rest)}]"
 
 
 def _js(value: object) -> str:
-    return json.dumps(value, ensure_ascii=True).replace('"', "'")
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":")).replace('"', "'")
 
 
 def _regex(pattern: str) -> str:
@@ -99,16 +113,32 @@ def with_table(code: str, block: str) -> str:
 
 
 def deployed(code: str, parameters: Sequence[Parameter] = PARAMETERS) -> str:
-    """The code as CloudFront gets it: the template's values spliced in, comments and
-    indentation stripped."""
-    code = _COMMENT.sub("", with_table(code, table_block(parameters, for_template=True)))
-    return _INDENTATION.sub("", code)
+    """The code as CloudFront gets it: the generated block with the template's values spliced
+    in, comments and indentation stripped, then the rest minified."""
+    block = _INDENTATION.sub("", _COMMENT.sub("", table_block(parameters, for_template=True)))
+    return f"{block}{minified(code[code.index(END) + len(END) :])}\n"
+
+
+def minified(code: str) -> str:
+    """``code`` as terser writes it, names mangled: the top-level names stay, since the
+    generated block and CloudFront (``handler``) use them."""
+    result = subprocess.run(
+        ["node", "-e", _MINIFY],
+        input=code,
+        capture_output=True,
+        text=True,
+        cwd=SOURCE.parent,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"terser failed (npm ci in functions/edge?): {result.stderr[-500:]}")
+    return result.stdout
 
 
 def embedded(template: str, code: str) -> str:
     match = _BLOCK.search(template)
     if match is None:
-        raise SystemExit("template.yaml has no `FunctionCode: !Sub |` block to fill")
+        raise SystemExit("template.yaml has no `FunctionCode: !Sub` code block to fill")
     lines = [f"{INDENT}{line}" if line else "" for line in deployed(code).rstrip("\n").split("\n")]
     return template[: match.start(2)] + "\n".join(lines) + "\n\n" + template[match.end(2) :]
 

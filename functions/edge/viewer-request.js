@@ -9,26 +9,37 @@
 // BEGIN GENERATED from image_optimizer/parameters.py by embed_in_template.py: do not edit
 var MAX_DIMENSION = 4096;
 var ALLOWED = { w: [], h: [], q: [], dpr: [] };
+var PRESETS = '';
+var UNSIGNED_URLS = 'any';
+var SIGNED = true;
 // [name, kind, the value that means the same as leaving it out, ...what its kind needs]
 var PARAMETERS = [
-    ['w', 'number', null, /^(?:[0-9]{1,9})$/, 1, MAX_DIMENSION, 'an integer from 1 to ' + MAX_DIMENSION],
-    ['h', 'number', null, /^(?:[0-9]{1,9})$/, 1, MAX_DIMENSION, 'an integer from 1 to ' + MAX_DIMENSION],
-    ['q', 'number', null, /^(?:[0-9]{1,9})$/, 0, 100, 'an integer from 0 to 100'],
-    ['format', 'choice', null, ['jpeg', 'jpg', 'png', 'webp', 'avif', 'gif', 'auto'], {'jpg': 'jpeg'}, 'one of jpeg, jpg, png, webp, avif, gif, auto'],
-    ['fit', 'choice', null, ['cover', 'contain', 'fill', 'inside', 'outside'], {}, 'one of cover, contain, fill, inside, outside'],
-    ['position', 'choice', null, ['center', 'top', 'bottom', 'left', 'right', 'top-left', 'top-right', 'bottom-left', 'bottom-right', 'entropy', 'attention'], {}, 'one of center, top, bottom, left, right, top-left, top-right, bottom-left, bottom-right, entropy, attention'],
-    ['fx', 'number', null, /^(?:[01]|[01]?\.[0-9]{1,3})$/, 0, 1, 'a number from 0 to 1 (at most 3 decimals)'],
-    ['fy', 'number', null, /^(?:[01]|[01]?\.[0-9]{1,3})$/, 0, 1, 'a number from 0 to 1 (at most 3 decimals)'],
-    ['dpr', 'number', '1', /^(?:[1-4](\.[0-9])?)$/, 1, 4, 'a number from 1 to 4 (at most 1 decimal)'],
-    ['frames', 'choice', null, ['1'], {}, '1 (a still of the first frame)'],
+    ['preset','text',null,/^(?:[a-z0-9][a-z0-9-]{0,31})$/,false,'the name of a preset: a-z, 0-9 and -, at most 32 characters'],
+    ['w','number',null,/^(?:[0-9]{1,9})$/,1,MAX_DIMENSION,'an integer from 1 to ' + MAX_DIMENSION],
+    ['h','number',null,/^(?:[0-9]{1,9})$/,1,MAX_DIMENSION,'an integer from 1 to ' + MAX_DIMENSION],
+    ['q','number',null,/^(?:[0-9]{1,9})$/,0,100,'an integer from 0 to 100'],
+    ['format','choice',null,['jpeg','jpg','png','webp','avif','gif','auto'],{'jpg':'jpeg'},null],
+    ['fit','choice',null,['cover','contain','fill','inside','outside'],{},null],
+    ['position','choice',null,['center','top','bottom','left','right','top-left','top-right','bottom-left','bottom-right','entropy','attention'],{},null],
+    ['fx','number',null,/^(?:[01]|[01]?\.[0-9]{1,3})$/,0,1,'a number from 0 to 1 (at most 3 decimals)'],
+    ['fy','number',null,/^(?:[01]|[01]?\.[0-9]{1,3})$/,0,1,'a number from 0 to 1 (at most 3 decimals)'],
+    ['dpr','number','1',/^(?:[1-4](\.[0-9])?)$/,1,4,'a number from 1 to 4 (at most 1 decimal)'],
+    ['frames','choice',null,['1'],{},'1 (a still of the first frame)'],
 ];
 var BY_NAME = {};
 PARAMETERS.forEach(function (p) { BY_NAME[p[0]] = p; });
 // END GENERATED
 var SHOWN_VALUE_CHARS = 40;
-// A signed URL's parameters pass through as they are; the function checks them. They reach it
-// only when the template puts them in the cache key, which it does when signing is on.
-var SIGNING = { expires: /^[0-9]{1,12}$/, s: /^[A-Za-z0-9_-]{1,128}$/ };
+// A signed URL's parameters, when signing is on: forwarded (in the cache key) in their one
+// spelling, for the function to check the signature; any other form is refused here.
+var SIGNING = { s: /^[A-Za-z0-9_-]{1,128}$/, expires: /^[0-9]{1,12}$/ };
+var PRESET_PARAMETERS = {}; // name -> its parameters, as the template gives them
+PRESETS.split(' ').forEach(function (p) {
+    if (p) {
+        PRESET_PARAMETERS[p.split(':')[0]] = parsed(p.slice(p.indexOf(':') + 1));
+    }
+});
+var PRESET_NAMES = Object.keys(PRESET_PARAMETERS).sort();
 
 function handler(event) {
     var request = event.request;
@@ -38,10 +49,27 @@ function handler(event) {
     }
     var result = normalise(request.querystring || {}, header(request.headers, 'accept'));
     if (result.error) {
-        return refusal(result.error, result.parameter);
+        return refusal(result.status || 400, result.code || 'invalid_parameter', result.error, result.parameter);
     }
+    request.uri = canonicalPath(request.uri);
     request.querystring = result.querystring;
     return request;
+}
+
+// Each segment of the key percent-encoded one way (as the invalidations write it), so that
+// /images/%6Ca.jpg and /images/a%2Fb.jpg are the cache entries of /images/la.jpg and /images/a/b.jpg.
+function canonicalPath(uri) {
+    var key;
+    try {
+        key = decodeURIComponent(uri.slice(8)); // a + in a path is a +, not a space
+    } catch (e) {
+        return uri; // the function answers it with its 400
+    }
+    return '/images/' + key.split('/').map(function (segment) {
+        return encodeURIComponent(segment).replace(/[!'()*]/g, function (c) {
+            return '%' + c.charCodeAt(0).toString(16).toUpperCase();
+        });
+    }).join('/');
 }
 
 function normalise(querystring, accept) {
@@ -54,16 +82,17 @@ function normalise(querystring, accept) {
             continue; // not a parameter we know, so not one that reaches the origin either
         }
         name = name.toLowerCase();
-        if (own(SIGNING, name)) {
-            if (SIGNING[name].test(querystring[names[i]].value)) {
-                signed[name] = querystring[names[i]].value;
+        var entry = querystring[names[i]];
+        if (SIGNED && own(SIGNING, name)) {
+            if (!SIGNING[name].test(entry.value) || (entry.multiValue && entry.multiValue.length > 1)) {
+                return forbidden(name === 's' ? 's is not a signature this service makes' : 'expires must be a Unix time in seconds, got ' + shown(entry.value.slice(0, 20)));
             }
+            signed[name] = name === 'expires' ? String(Number(entry.value)) : entry.value; // 0179... is 179...
             continue;
         }
         if (!own(BY_NAME, name)) {
             continue; // utm_source and friends: dropped, they would only split the cache
         }
-        var entry = querystring[names[i]];
         if (given[name] !== undefined || (entry.multiValue && entry.multiValue.length > 1)) {
             return { error: name + ' is given more than once', parameter: name };
         }
@@ -88,15 +117,43 @@ function normalise(querystring, accept) {
         }
         canonical[parameter] = checked.value;
     }
-    if (canonical.position !== undefined && (canonical.fx !== undefined || canonical.fy !== undefined)) {
+    // The rules between parameters see a preset's parameters in its place (the URL's win).
+    var preset = {};
+    if (canonical.preset !== undefined) {
+        if (!own(PRESET_PARAMETERS, canonical.preset)) {
+            var known = PRESET_NAMES.length ? PRESET_NAMES.join(', ') : 'none: this deployment has no presets';
+            return { error: 'preset must be one of ' + known + ', got ' + shown(canonical.preset), parameter: 'preset' };
+        }
+        preset = PRESET_PARAMETERS[canonical.preset];
+    }
+    var effective = {};
+    [preset, canonical].forEach(function (from) {
+        Object.keys(from).forEach(function (n) { effective[n] = from[n]; });
+    });
+    if (effective.position !== undefined && (effective.fx !== undefined || effective.fy !== undefined)) {
         return { error: 'position and fx/fy both say what a crop keeps; give one or the other', parameter: 'position' };
     }
     var sides = ['w', 'h'];
-    for (var s = 0; s < sides.length && canonical.dpr !== undefined; s++) {
+    for (var s = 0; s < sides.length && effective.dpr !== undefined; s++) {
         // As the Lambda rounds a side times the density: half up.
-        var side = Math.floor(Number(canonical[sides[s]]) * Number(canonical.dpr) + 0.5);
+        var side = Math.floor(Number(effective[sides[s]]) * Number(effective.dpr) + 0.5);
         if (side > MAX_DIMENSION) {
-            return { error: 'dpr ' + given.dpr + ' makes ' + sides[s] + ' ' + side + ', more than ' + MAX_DIMENSION, parameter: 'dpr' };
+            var density = given.dpr === undefined ? effective.dpr : given.dpr;
+            return { error: 'dpr ' + density + ' makes ' + sides[s] + ' ' + side + ', more than ' + MAX_DIMENSION, parameter: 'dpr' };
+        }
+    }
+    if (canonical.fit !== undefined && canonical.preset === undefined && (canonical.w === undefined || canonical.h === undefined)) {
+        delete canonical.fit; // with one side, every fit gives the same image
+    }
+    for (var k = 0; k < PARAMETERS.length && canonical.preset === undefined; k++) {
+        if (canonical[PARAMETERS[k][0]] === PARAMETERS[k][2]) {
+            delete canonical[PARAMETERS[k][0]]; // dpr=1 means the same as leaving it out
+        }
+    }
+    if (signed.s === undefined) {
+        var refused = unsigned(canonical);
+        if (refused) {
+            return refused;
         }
     }
     if (canonical.format === 'auto') {
@@ -107,17 +164,8 @@ function normalise(querystring, accept) {
             delete canonical.format; // the origin keeps the source's own format
         }
     }
-    if (canonical.fit !== undefined && (canonical.w === undefined || canonical.h === undefined)) {
-        delete canonical.fit; // with one side, every fit gives the same image
-    }
     var canonicalQuery = {};
-    for (var k = 0; k < PARAMETERS.length; k++) {
-        var entry = PARAMETERS[k];
-        // A value that means the same as leaving it out (dpr=1) is left out.
-        if (canonical[entry[0]] !== undefined && canonical[entry[0]] !== entry[2]) {
-            canonicalQuery[entry[0]] = { value: canonical[entry[0]] };
-        }
-    }
+    Object.keys(canonical).forEach(function (n) { canonicalQuery[n] = { value: canonical[n] }; });
     if (signed.expires !== undefined) {
         canonicalQuery.expires = { value: signed.expires };
     }
@@ -125,6 +173,31 @@ function normalise(querystring, accept) {
         canonicalQuery.s = { value: signed.s };
     }
     return { querystring: canonicalQuery };
+}
+
+var PRESETS_ONLY = 'without a signature, a URL may name a preset and a format only';
+
+// What an unsigned URL may ask for (UNSIGNED_URLS): anything, a preset and a format, or nothing.
+function unsigned(canonical) {
+    if (UNSIGNED_URLS === 'none') {
+        return forbidden('this service only answers signed URLs; the s parameter is missing');
+    }
+    if (UNSIGNED_URLS === 'presets') {
+        var names = Object.keys(canonical);
+        for (var i = 0; i < names.length; i++) {
+            if (names[i] !== 'preset' && names[i] !== 'format') {
+                return forbidden(PRESETS_ONLY + ': ' + names[i] + ' needs a signed URL', 'signature_required');
+            }
+        }
+        if (canonical.preset === undefined) {
+            return forbidden(PRESETS_ONLY + ': name one of ' + PRESET_NAMES.join(', '), 'signature_required');
+        }
+    }
+    return null;
+}
+
+function forbidden(message, code) {
+    return { status: 403, code: code || 'invalid_signature', error: message };
 }
 
 // `parameter` is an entry of PARAMETERS: [name, kind, neutral value, ...what its kind needs].
@@ -143,10 +216,10 @@ function check(parameter, raw) {
         }
         return { value: String(Number(raw)) }; // 0400 -> 400, .50 -> 0.5, 2.0 -> 2
     }
-    if (kind === 'choice') { // [.., choices, aliases, description]
+    if (kind === 'choice') { // [.., choices, aliases, description or null: the choices]
         var lower = raw.toLowerCase();
         if (parameter[3].indexOf(lower) < 0) {
-            return { error: parameter[5] };
+            return { error: parameter[5] || 'one of ' + parameter[3].join(', ') };
         }
         return { value: own(parameter[4], lower) ? parameter[4][lower] : lower };
     }
@@ -193,6 +266,18 @@ function header(headers, name) {
     return headers && headers[name] ? headers[name].value : '';
 }
 
+// A preset's parameters as the template writes them: w=400&h=300 -> { w: '400', h: '300' }.
+function parsed(query) {
+    var parameters = {};
+    query.split('&').forEach(function (pair) {
+        var at = pair.indexOf('=');
+        if (at > 0) {
+            parameters[pair.slice(0, at)] = pair.slice(at + 1);
+        }
+    });
+    return parameters;
+}
+
 function decoded(text) {
     try {
         return decodeURIComponent(text.replace(/\+/g, ' '));
@@ -206,11 +291,10 @@ function shown(value) {
     return "'" + text.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
 }
 
-function refusal(message, parameter) {
-    var body = { error: { code: 'invalid_parameter', message: message, parameter: parameter } };
+function refusal(status, code, message, parameter) {
+    var body = { error: { code: code, message: message, parameter: parameter } };
     return {
-        statusCode: 400,
-        statusDescription: 'Bad Request',
+        statusCode: status,
         headers: {
             'content-type': { value: 'application/json' },
             'cache-control': { value: 'public, max-age=60' },

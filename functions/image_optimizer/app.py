@@ -28,10 +28,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from image_optimizer import __version__
 from image_optimizer.errors import MethodNotAllowed, OptimizerError, OutputTooLarge, RouteNotFound
 from image_optimizer.observability import RequestRecord, count_cold_start, logger, publish
-from image_optimizer.request import IMAGES_PREFIX, parse_key, parse_query
+from image_optimizer.request import (
+    IMAGES_PREFIX,
+    canonical_query,
+    parse_key,
+    split_query,
+    transform_spec,
+)
 from image_optimizer.service import ImageService, Served
-from image_optimizer.settings import Settings
-from image_optimizer.signing import SIGNING_PARAMETERS, stored_secret, verify
+from image_optimizer.settings import UNSIGNED_NONE, Settings
+from image_optimizer.signing import SIGNING_PARAMETERS, check_unsigned, stored_secret, verify
 
 ALLOWED_METHODS = ("GET", "HEAD")
 HEALTH_PATH = "/health"
@@ -43,6 +49,8 @@ SERVER_ERROR_CACHE_CONTROL = "no-store"
 _JSON = "application/json"
 _LIFETIME = re.compile(r"\b(max-age|s-maxage)=([0-9]+)", re.IGNORECASE)
 _MAX_AGE = re.compile(r"\bmax-age=", re.IGNORECASE)
+# Serving a stale copy past the lifetime is what a capped lifetime forbids.
+_STALE = re.compile(r"\s*,?\s*\bstale-(while-revalidate|if-error)=[0-9]+", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,22 +167,23 @@ def _image(request: Request, context: LambdaContext, record: RequestRecord) -> R
     headers = request.headers
     key = parse_key(request.path[len(IMAGES_PREFIX) :], percent_encoded=request.path_is_encoded)
     configured, secret = settings(), signing_secret()
-    spec = parse_query(
-        request.query,
-        headers.get("accept"),
+    dimension, allowed, presets = (
         configured.max_dimension,
         configured.allowed_values,
-        SIGNING_PARAMETERS if secret else (),
+        configured.presets,
     )
+    params = split_query(request.query, SIGNING_PARAMETERS if secret else ())
+    transform = {name: value for name, value in params.items() if name not in SIGNING_PARAMETERS}
+    query = canonical_query(transform, dimension, allowed, presets)
+    spec = transform_spec(query, headers.get("accept"), presets)
     expires = None
-    if secret:
+    signs = not params.keys().isdisjoint(SIGNING_PARAMETERS)
+    if secret and (signs or configured.unsigned_urls == UNSIGNED_NONE):
         expires = verify(
-            secret,
-            key,
-            request.query,
-            max_dimension=configured.max_dimension,
-            allowed=configured.allowed_values,
+            secret, key, request.query, max_dimension=dimension, allowed=allowed, presets=presets
         )
+    else:
+        check_unsigned(configured.unsigned_urls, query, presets)
     served = service().serve(key, spec, _deadline(context))
     record.served = served
     cache_control = configured.cache_control
@@ -189,7 +198,7 @@ def _image(request: Request, context: LambdaContext, record: RequestRecord) -> R
 
 
 def _error_response(error: OptimizerError) -> Response:
-    headers = {"Cache-Control": _error_cache_control(error.status)}
+    headers = {"Cache-Control": _error_cache_control(error)}
     if error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, MethodNotAllowed):
@@ -234,6 +243,7 @@ def _lasting_at_most(cache_control: str, seconds: int) -> str:
     not be served by CloudFront or a browser after that."""
     seconds = max(0, seconds)
     capped = _LIFETIME.sub(lambda match: f"{match[1]}={min(int(match[2]), seconds)}", cache_control)
+    capped = _STALE.sub("", capped).strip(" ,")
     return capped if _MAX_AGE.search(capped) else f"{capped}, max-age={seconds}"
 
 
@@ -249,5 +259,9 @@ def _server_timing(served: Served) -> str:
     return ", ".join([*stages, f"total;dur={served.total_ms:.1f}"])
 
 
-def _error_cache_control(status: int) -> str:
-    return SERVER_ERROR_CACHE_CONTROL if status >= 500 else CLIENT_ERROR_CACHE_CONTROL
+def _error_cache_control(error: OptimizerError) -> str:
+    if error.status < 500:
+        return CLIENT_ERROR_CACHE_CONTROL
+    if error.kept_seconds:
+        return f"public, max-age={error.kept_seconds}, s-maxage={error.kept_seconds}"
+    return SERVER_ERROR_CACHE_CONTROL

@@ -14,6 +14,9 @@ class OptimizerError(Exception):
     status: int = 500
     code: str = "internal_error"
     retry_after: int | None = None  # seconds, sent as Retry-After: the client may try again
+    # How long caches may keep a 5xx answer, in seconds (4xx answers are kept a minute): none by
+    # default, since the next try may well succeed.
+    kept_seconds: int = 0
 
     def __init__(
         self, message: str, *, parameter: str | None = None, reason: str | None = None
@@ -76,6 +79,13 @@ class OutputTooLarge(OptimizerError):
     code = "output_too_large"
 
     @classmethod
+    def costly(cls, name: str, pixels: int, limit: float) -> OutputTooLarge:
+        return cls(
+            f"{pixels / 1e6:.1f} MP of {name} is more than the {limit / 1e6:.1f} MP this service "
+            "encodes in that format; ask for a smaller w or h, or another format"
+        )
+
+    @classmethod
     def beyond(cls, limit: int) -> OutputTooLarge:
         return cls(
             f"the result is more than the {limit} bytes a response can carry; "
@@ -121,8 +131,14 @@ class ResultUnavailable(OptimizerError):
 
 
 class TimeBudgetExceeded(OptimizerError):
-    """The invocation would run out of time before the image is made: answered, not killed."""
+    """The invocation would run out of time before the image is made: answered, not killed.
+
+    Kept briefly by CloudFront (which keeps an error for as long as its max-age says, when
+    that is longer than the distribution's own error TTL): the same slow URL asked for again
+    and again is answered at the edge for those seconds rather than rendered again each time.
+    """
 
     status = 503
     code = "time_budget_exceeded"
     retry_after = 2
+    kept_seconds = 10

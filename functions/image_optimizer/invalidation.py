@@ -1,13 +1,16 @@
 """CloudFront invalidation of changed originals: the second half of a purge, outside the VPC.
 
 The purge function (`image_optimizer.purge`) queues the originals it has removed from the
-cache; SQS hands them here in batches, and one CloudFront invalidation covers a batch. Each
-original is the path of its URL with ``*`` after it, for every query string it was asked with.
-While a batch names few originals each gets its own path; a bulk upload names many, and then
-they are grouped under the directories they share, so it costs a handful of paths rather than
-thousands: CloudFront bills every path after the first 1,000 a month, and allows at most 15
-wildcard paths in progress at once. A refused invalidation (too many in progress, throttled)
-goes back to SQS to be tried again later, and in the end to a dead-letter queue.
+cache, a few to a message; SQS hands them here one message at a time, and one CloudFront
+invalidation covers a message. Each original costs three paths, which cover its URLs and
+nothing else: ``/images/<key>`` (the URL without a query), ``/images/<key>?*`` (every query
+the CloudFront Function forwards) and ``/results/<original>/*`` (its results too large for a
+response). No path ever reaches another original: a key ``p`` must not take ``/images/photos/``
+with it, and a bulk upload must not empty the whole cache. The two wildcards of each are what
+CloudFront limits (15 in progress at once), so a message holds at most three originals and two
+messages are invalidated at once; a burst of uploads waits its turn in the queue, and a refused
+invalidation (too many in progress, throttled) goes back to SQS to be tried again later.
+CloudFront bills every path after the first 1,000 a month: three per original changed.
 """
 
 from __future__ import annotations
@@ -22,56 +25,39 @@ from urllib.parse import quote
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
+from image_optimizer.cache import original_of
 from image_optimizer.observability import logger
 from image_optimizer.request import IMAGES_PREFIX
+from image_optimizer.results import RESULTS_PATH
 from image_optimizer.settings import ConfigurationError, Settings
 
-MAX_PATHS = 7
-"""Wildcard paths per invalidation: two batches at once stay under CloudFront's 15 in progress."""
+ORIGINALS_PER_INVALIDATION = 3
+"""Two wildcard paths each: two invalidations at once stay under CloudFront's 15 in progress."""
 
 
-def invalidation_paths(keys: Iterable[str], limit: int = MAX_PATHS) -> list[str]:
-    """The CloudFront paths that cover every URL of the originals ``keys``: one per original
-    while there are at most ``limit``, else their shared directories, as deep as ``limit``
-    allows (in the end ``/images/*``)."""
-    originals = sorted(set(keys))
-    if len(originals) <= limit:
-        return _uncovered([f"{IMAGES_PREFIX}{_encoded(key)}*" for key in originals])
-    depth = max(key.count("/") for key in originals)
-    while True:
-        folders = _outermost(
-            {"/".join(key.split("/")[: min(depth, key.count("/"))]) for key in originals}
-        )
-        if len(folders) <= limit or depth == 0:
-            return [
-                f"{IMAGES_PREFIX}{_encoded(folder)}{'/' if folder else ''}*" for folder in folders
-            ]
-        depth -= 1
+def invalidation_paths(keys: Iterable[str], prefixes: Iterable[str] = ()) -> list[str]:
+    """The CloudFront paths of every URL of the originals ``keys``, and of no other original;
+    and of every URL under each of ``prefixes``, which only a person asks for (`image-optimizer
+    purge --prefix`), knowing that it takes everything there."""
+    paths = []
+    for key in sorted(set(keys)):
+        if not key or key.endswith("/"):
+            continue  # no original: a folder marker, or nothing
+        image = f"{IMAGES_PREFIX}{_encoded(key)}"
+        paths += [image, f"{image}?*", f"/{RESULTS_PATH}{original_of(key)}/*"]
+    return paths + [f"{IMAGES_PREFIX}{_encoded(prefix)}*" for prefix in sorted(set(prefixes))]
 
 
-def _uncovered(paths: list[str]) -> list[str]:
-    """``paths`` without those another of them already covers (/images/a/* covers /images/a/b*)."""
-    return [
-        path
-        for path in paths
-        if not any(other != path and path.startswith(other[:-1]) for other in paths)
-    ]
-
-
-def _outermost(folders: set[str]) -> list[str]:
-    """``folders`` without those inside another of them ("" is the root: inside it is all)."""
-    return sorted(
-        folder
-        for folder in folders
-        if not any(
-            other != folder and (other == "" or folder.startswith(f"{other}/")) for other in folders
-        )
-    )
-
-
-def invalidate(client: Any, distribution_id: str, keys: Iterable[str], reference: str) -> str:
-    """Ask CloudFront to forget every URL of the originals ``keys``; returns the invalidation id."""
-    paths = invalidation_paths(keys)
+def invalidate(
+    client: Any,
+    distribution_id: str,
+    keys: Iterable[str],
+    reference: str,
+    prefixes: Iterable[str] = (),
+) -> str:
+    """Ask CloudFront to forget every URL of the originals ``keys`` (and under ``prefixes``);
+    returns the invalidation id."""
+    paths = invalidation_paths(keys, prefixes)
     answer = client.create_invalidation(
         DistributionId=distribution_id,
         InvalidationBatch={

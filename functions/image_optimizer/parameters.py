@@ -188,7 +188,20 @@ _INTEGER = "[0-9]{1,9}"
 _FRACTION = "[01]|[01]?\\.[0-9]{1,3}"
 
 
+PRESET = "preset"
+
 PARAMETERS: tuple[Parameter, ...] = (
+    Parameter(
+        name=PRESET,
+        kind=Kind.TEXT,
+        meaning=(
+            "a set of the parameters below that the deployment names (`PRESETS`); those the URL "
+            "gives as well take their place"
+        ),
+        values="a name from `PRESETS`: a-z, 0-9 and `-`, at most 32",
+        pattern="[a-z0-9][a-z0-9-]{0,31}",
+        expected="the name of a preset: a-z, 0-9 and -, at most 32 characters",
+    ),
     Parameter(
         name="w",
         kind=Kind.NUMBER,

@@ -23,7 +23,8 @@ from __future__ import annotations
 import io
 import math
 import time
-from collections.abc import Buffer, Callable
+from collections.abc import Buffer, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -146,11 +147,14 @@ def _inspect(work: _Work) -> None:
     work.output = work.spec.output_format or default_output_format(
         work.source_format, _has_alpha(image)
     )
-    frames = getattr(image, "n_frames", 1)
-    if frames > 1 and work.output.animates and not work.spec.still:
+    frames = 1
+    if work.output.animates and not work.spec.still:  # a still needs no count
+        with _decoding(work.max_pixels):
+            frames = _frames_up_to(image, work.max_frames + 1)
+    if frames > 1:
         if frames > work.max_frames:
             raise TooManyFrames(
-                f"the animation has {frames} frames, more than the {work.max_frames} allowed; "
+                f"the animation has more than the {work.max_frames} frames allowed; "
                 "ask for frames=1 for a still"
             )
         width, height = image.size
@@ -160,6 +164,26 @@ def _inspect(work: _Work) -> None:
                 "together; ask for frames=1 for a still"
             )
         work.frame_count = frames
+    width, height = work.geometry.canvas
+    output_pixels = width * height * work.frame_count
+    if output_pixels > work.output.max_pixels:  # known before a pixel is decoded
+        raise OutputTooLarge.costly(work.output.name.upper(), output_pixels, work.output.max_pixels)
+
+
+def _frames_up_to(image: Image.Image, limit: int) -> int:
+    """The source's frames, counted no further than ``limit``: a GIF says how many it has only
+    by being read to its end (a million 1x1 frames took seconds just to count)."""
+    if image.format != "GIF":
+        return int(getattr(image, "n_frames", 1))  # WebP and AVIF say in their header
+    count = 1
+    try:
+        while count < limit:
+            image.seek(count)
+            count += 1
+    except EOFError:
+        pass  # the last frame was the one before
+    image.seek(0)
+    return count
 
 
 def _draft(work: _Work) -> None:
@@ -202,8 +226,9 @@ def _settle(work: _Work, geometry: Geometry) -> None:
 
 def _next_frame(work: _Work, index: int) -> None:
     """The animation's frame ``index``, as the whole canvas (Pillow applies the disposal)."""
-    work.source.seek(index)
-    _load_strictly(work.source, work.max_pixels)
+    with _decoding(work.max_pixels):
+        work.source.seek(index)
+        work.source.load()
     work.image = work.source.convert("RGBA")  # a copy: the source seeks on, the frames stay
 
 
@@ -214,8 +239,16 @@ def _load(work: _Work) -> None:
 
 
 def _load_strictly(image: Image.Image, max_pixels: int) -> None:
-    try:
+    with _decoding(max_pixels):
         image.load()
+
+
+@contextmanager
+def _decoding(max_pixels: int) -> Iterator[None]:
+    """Errors of a decoder reading the source (seeking to a frame, loading its pixels) as what
+    they are: the source's fault, never ours."""
+    try:
+        yield
     except OptimizerError:
         raise
     except Image.DecompressionBombError:

@@ -25,12 +25,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
 from image_optimizer.cache import Cache, CacheUnavailable, cache_from_settings
+from image_optimizer.invalidation import ORIGINALS_PER_INVALIDATION
 from image_optimizer.observability import logger
 from image_optimizer.results import ResultStore, results_from_settings
 from image_optimizer.settings import ConfigurationError, Settings
 
 EVENT_TYPES = ("Object Created", "Object Deleted")
-MAX_MESSAGE_BYTES = 200_000  # SQS takes 256 KiB; the keys of a batch go in as few as fit
 
 
 @cache
@@ -64,8 +64,8 @@ def changed_original(event: Mapping[str, Any], bucket: str, prefix: str) -> str 
     if event["source"] != "aws.s3" or event["detail-type"] not in EVENT_TYPES:
         return None
     key = str(detail["object"]["key"])
-    if detail["bucket"]["name"] != bucket or not key.startswith(prefix):
-        return None
+    if detail["bucket"]["name"] != bucket or not key.startswith(prefix) or key.endswith("/"):
+        return None  # another bucket, outside the prefix, or a console's folder marker
     return key[len(prefix) :] or None
 
 
@@ -113,26 +113,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 
 def hand_over(queue_url: str, keys: list[str]) -> None:
-    """Queue ``keys`` for CloudFront's invalidation, in as few messages as SQS allows."""
+    """Queue ``keys`` for CloudFront's invalidation: each message the originals of one
+    invalidation, as many as CloudFront's limit on wildcard paths in progress allows."""
     import boto3
 
     sqs = boto3.client("sqs")
-    for batch in _batches(keys):
+    for start in range(0, len(keys), ORIGINALS_PER_INVALIDATION):
+        batch = keys[start : start + ORIGINALS_PER_INVALIDATION]
         sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"keys": batch}))
-
-
-def _batches(keys: list[str]) -> list[list[str]]:
-    """``keys`` in order, in as few message bodies as hold them, none over MAX_MESSAGE_BYTES."""
-    # A body is {"keys": [...]}: each key costs its JSON and the ", " before it, which the
-    # first key does without, so an empty batch starts two bytes below the empty body's size.
-    empty = len(json.dumps({"keys": []})) - 2
-    batches: list[list[str]] = [[]]
-    size = empty
-    for key in keys:
-        cost = len(json.dumps(key)) + 2
-        if batches[-1] and size + cost > MAX_MESSAGE_BYTES:
-            batches.append([])
-            size = empty
-        batches[-1].append(key)
-        size += cost
-    return batches

@@ -17,7 +17,7 @@ from urllib.parse import unquote_to_bytes
 
 from image_optimizer.errors import InvalidKey, InvalidParameter
 from image_optimizer.formats import AVIF, OUTPUT_FORMATS, WEBP
-from image_optimizer.parameters import AUTO_FORMAT, BY_NAME, NAMES, PARAMETERS, shown
+from image_optimizer.parameters import AUTO_FORMAT, BY_NAME, NAMES, PARAMETERS, PRESET, shown
 from image_optimizer.spec import TransformSpec
 
 IMAGES_PREFIX = "/images/"
@@ -27,6 +27,9 @@ _QUALITY = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")  # an Accept q: a plain dec
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NO_LIMITS: Mapping[str, frozenset[float]] = MappingProxyType({})
+Presets = Mapping[str, Mapping[str, str]]
+"""A deployment's presets: name -> its parameters, in canonical form."""
+_NO_PRESETS: Presets = MappingProxyType({})
 
 
 def parse_query(
@@ -35,26 +38,31 @@ def parse_query(
     max_dimension: int,
     allowed: Mapping[str, frozenset[float]] = _NO_LIMITS,
     extra: tuple[str, ...] = (),
+    presets: Presets = _NO_PRESETS,
 ) -> TransformSpec:
     """Validate the query string (as sent, still percent-encoded) into a spec.
 
     ``accept`` is the request's Accept header, used only to resolve ``format=auto``;
     ``allowed`` narrows w, h, q or dpr to a set of values (ALLOWED_WIDTHS and friends);
-    ``extra`` names parameters accepted besides the transform's (a URL signature's).
+    ``extra`` names parameters accepted besides the transform's (a URL signature's);
+    ``presets`` are the deployment's (PRESETS).
     """
     params = split_query(raw_query, extra)
     transform = {name: value for name, value in params.items() if name not in extra}
-    return transform_spec(canonical_query(transform, max_dimension, allowed), accept)
+    canonical = canonical_query(transform, max_dimension, allowed, presets)
+    return transform_spec(canonical, accept, presets)
 
 
 def canonical_query(
     params: Mapping[str, str],
     max_dimension: int,
     allowed: Mapping[str, frozenset[float]] = _NO_LIMITS,
+    presets: Presets = _NO_PRESETS,
 ) -> dict[str, str]:
     """The transform's parameters as the CloudFront Function forwards them (before it settles
     ``format=auto``): each in its canonical form, in the table's order, what changes nothing
-    dropped. This is also what a signature is made over."""
+    dropped. This is also what a signature is made over. A preset stays a name here; the rules
+    between parameters are checked with its parameters in place."""
     canonical: dict[str, str] = {}
     # Checked in the table's order, as the CloudFront Function does, so that a request with
     # several bad values is told about the same one at the edge and here.
@@ -63,29 +71,39 @@ def canonical_query(
         if raw is not None:
             limits = allowed.get(parameter.name)
             canonical[parameter.name] = parameter.canonical(raw, max_dimension, limits)
-    if "position" in canonical and ("fx" in canonical or "fy" in canonical):
+    effective = _with_preset(canonical, presets)
+    if "position" in effective and ("fx" in effective or "fy" in effective):
         raise InvalidParameter(
             "position and fx/fy both say what a crop keeps; give one or the other",
             parameter="position",
         )
-    if "dpr" in canonical:
+    if "dpr" in effective:
         for side in ("w", "h"):
-            scaled = _scaled(canonical.get(side), canonical["dpr"])
+            scaled = _scaled(effective.get(side), effective["dpr"])
             if scaled is not None and scaled > max_dimension:
                 raise InvalidParameter(
-                    f"dpr {params['dpr']} makes {side} {scaled}, more than {max_dimension}",
+                    f"dpr {params.get('dpr', effective['dpr'])} makes {side} {scaled}, "
+                    f"more than {max_dimension}",
                     parameter="dpr",
                 )
-    if "fit" in canonical and not ("w" in canonical and "h" in canonical):
+    if (
+        "fit" in canonical
+        and PRESET not in canonical
+        and not ("w" in canonical and "h" in canonical)
+    ):
         del canonical["fit"]  # with one side, every fit gives the same image
-    for name, value in list(canonical.items()):
-        if value == BY_NAME[name].neutral:
-            del canonical[name]
+    if PRESET not in canonical:  # with one, dpr=1 says "not the preset's density"
+        for name, value in list(canonical.items()):
+            if value == BY_NAME[name].neutral:
+                del canonical[name]
     return canonical
 
 
-def transform_spec(canonical: Mapping[str, str], accept: str | None) -> TransformSpec:
+def transform_spec(
+    canonical: Mapping[str, str], accept: str | None, presets: Presets = _NO_PRESETS
+) -> TransformSpec:
     """The spec of a `canonical_query`; ``accept`` settles ``format=auto``."""
+    canonical = _with_preset(canonical, presets)
     fields: dict[str, Any] = {
         parameter.spec_field: parameter.spec_value(canonical[parameter.name])
         for parameter in PARAMETERS
@@ -106,6 +124,20 @@ def transform_spec(canonical: Mapping[str, str], accept: str | None) -> Transfor
     elif fmt is not None:
         fields["output_format"] = OUTPUT_FORMATS[fmt]
     return TransformSpec(**fields)
+
+
+def _with_preset(canonical: Mapping[str, str], presets: Presets) -> dict[str, str]:
+    """``canonical`` with its preset's parameters in place of the name; the URL's own win."""
+    name = canonical.get(PRESET)
+    if name is None:
+        return dict(canonical)
+    if name not in presets:
+        known = ", ".join(sorted(presets)) or "none: this deployment has no presets"
+        raise InvalidParameter(
+            f"preset must be one of {known}, got {shown(name)}", parameter=PRESET
+        )
+    own = {key: value for key, value in canonical.items() if key != PRESET}
+    return {**presets[name], **own}
 
 
 def parse_key(raw_key: str, *, percent_encoded: bool) -> str:

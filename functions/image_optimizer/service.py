@@ -25,7 +25,7 @@ from image_optimizer.cache import (
     cache_key,
 )
 from image_optimizer.errors import TimeBudgetExceeded
-from image_optimizer.results import ResultStore, results_from_settings
+from image_optimizer.results import RESULTS_PATH, ResultStore, results_from_settings
 from image_optimizer.settings import DEFAULT_MAX_ANIMATION_FRAMES, Settings
 from image_optimizer.sources import Source, source_from_settings
 from image_optimizer.spec import TransformSpec
@@ -165,8 +165,14 @@ def _kept_in(results: ResultStore, entry: CacheKey, image: CachedImage) -> Cache
 
 
 def _still_there(image: CachedImage | None) -> CachedImage | None:
-    """``image``, unless it is kept in the results store for no longer: then it is a miss."""
-    if image is not None and image.elsewhere is not None and time.time() >= image.elsewhere.until:
+    """``image``, unless it is kept in the results store for no longer, or says it is kept
+    anywhere but there (a value no code of ours wrote: a redirect elsewhere is never sent):
+    then it is a miss."""
+    if image is None or image.elsewhere is None:
+        return image
+    if time.time() >= image.elsewhere.until or not image.elsewhere.location.startswith(
+        f"/{RESULTS_PATH}"
+    ):
         return None
     return image
 

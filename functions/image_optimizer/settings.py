@@ -19,6 +19,10 @@ MEBIBYTE = 1024 * 1024
 DEFAULT_MAX_DIMENSION = 4096
 DEFAULT_MAX_ANIMATION_FRAMES = 300  # ten seconds at 30 frames a second
 MIN_SIGNING_SECRET_CHARS = 16  # a shorter HMAC key is guessable; stored secrets are held to it too
+# UNSIGNED_URLS: what a URL without a signature may ask for.
+UNSIGNED_ANY = "any"  # every parameter
+UNSIGNED_PRESETS = "presets"  # a preset and a format only
+UNSIGNED_NONE = "none"  # nothing: every URL is signed
 
 
 class ConfigurationError(ValueError):
@@ -44,6 +48,8 @@ class Settings:
     redis_cooldown_seconds: float = 30.0
     redis_lock_seconds: float = 10.0
     redis_wait_seconds: float = 3.0
+    redis_iam_user: str | None = None  # log in to ElastiCache as this IAM-enabled user
+    redis_iam_cache: str | None = None  # "serverless/<cache name>" or "replication-group/<id>"
     s3_connect_timeout_seconds: float = 2.0
     s3_read_timeout_seconds: float = 5.0
     s3_max_attempts: int = 3
@@ -51,6 +57,9 @@ class Settings:
     response_margin_ms: int = 1000
     allowed_values: Mapping[str, frozenset[float]] = field(default_factory=dict)
     """Allow-lists by parameter name (w, h, q, dpr); one not listed takes its whole range."""
+    presets: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """PRESETS: name -> its parameters in canonical form."""
+    unsigned_urls: str = UNSIGNED_ANY  # what a URL without a signature may ask for
     signing_secret: bytes | None = field(default=None, repr=False)
     signing_secret_name: str | None = None  # an SSM parameter or Secrets Manager secret holding it
     results_bucket: str | None = None  # where results too large for a response are kept
@@ -72,15 +81,10 @@ class Settings:
             # Otherwise every image would be a 404, which looks like a client's mistake.
             raise ConfigurationError(f"SOURCE_DIR must be an existing folder, got {folder!r}")
         defaults = cls()
-        max_dimension = _integer(env, "MAX_DIMENSION", defaults.max_dimension, 1, 16384)
-        allowed = {
-            parameter.name: values
-            for parameter in PARAMETERS
-            if parameter.allow_list is not None
-            and (
-                values := _number_set(env, parameter.allow_list.variable, parameter, max_dimension)
-            )
-        }
+        max_dimension, allowed = parameter_limits(env)
+        signing = _signing_secret(env)
+        signing_name = _optional(env, "SIGNING_SECRET_NAME")
+        presets = read_presets(env, max_dimension)
         return cls(
             source_bucket=bucket,
             source_prefix=_normalise_prefix(env.get("SOURCE_PREFIX", "")),
@@ -115,6 +119,8 @@ class Settings:
             redis_wait_seconds=_seconds(
                 env, "REDIS_WAIT_SECONDS", defaults.redis_wait_seconds, 0, 900
             ),
+            redis_iam_user=_optional(env, "REDIS_IAM_USER"),
+            redis_iam_cache=_redis_iam_cache(env),
             s3_connect_timeout_seconds=_seconds(
                 env, "S3_CONNECT_TIMEOUT_SECONDS", defaults.s3_connect_timeout_seconds, 0.1, 60
             ),
@@ -127,8 +133,12 @@ class Settings:
                 env, "RESPONSE_MARGIN_MS", defaults.response_margin_ms, 0, 60_000
             ),
             allowed_values=allowed,
-            signing_secret=_signing_secret(env),
-            signing_secret_name=_optional(env, "SIGNING_SECRET_NAME"),
+            presets=presets,
+            unsigned_urls=_unsigned_urls(
+                env, signed=bool(signing or signing_name), presets=presets
+            ),
+            signing_secret=signing,
+            signing_secret_name=signing_name,
             results_bucket=_optional(env, "RESULTS_BUCKET"),
             results_dir=_results_dir(env),
             results_days=_integer(env, "RESULTS_DAYS", defaults.results_days, 1, 3650),
@@ -217,9 +227,54 @@ def _number_set(
     return frozenset(values)
 
 
+def read_presets(env: Mapping[str, str], max_dimension: int) -> dict[str, Mapping[str, str]]:
+    """PRESETS, ``name:query`` items separated by spaces (``card:w=400&h=300 thumb:w=160``),
+    each query checked as a URL's would be."""
+    from image_optimizer.errors import InvalidParameter
+    from image_optimizer.parameters import BY_NAME, PRESET
+    from image_optimizer.request import canonical_query, split_query
+
+    presets: dict[str, Mapping[str, str]] = {}
+    for item in env.get("PRESETS", "").split():
+        name, _, query = item.partition(":")
+        where = f"PRESETS' {name!r}"
+        try:
+            name = BY_NAME[PRESET].canonical(name, max_dimension)  # as URLs will spell it
+            params = split_query(query)
+            if PRESET in params or "format" in params:
+                raise ConfigurationError(
+                    f"{where} names a preset or a format: the URL's format decides it"
+                )
+            presets[name] = canonical_query(params, max_dimension)
+        except InvalidParameter as error:
+            raise ConfigurationError(f"{where}: {error.message}") from None
+        if not presets[name]:
+            raise ConfigurationError(f"{where} has no parameters: write name:w=400&h=300")
+    return presets
+
+
+def _unsigned_urls(env: Mapping[str, str], *, signed: bool, presets: Mapping[str, object]) -> str:
+    """UNSIGNED_URLS; without it, what a deployment allowed before the setting: everything when
+    URLs are not signed, nothing when they are."""
+    raw = env.get("UNSIGNED_URLS", "").strip()
+    if not raw:
+        return UNSIGNED_NONE if signed else UNSIGNED_ANY
+    if raw not in (UNSIGNED_ANY, UNSIGNED_PRESETS, UNSIGNED_NONE):
+        raise ConfigurationError(f"UNSIGNED_URLS must be any, presets or none, got {raw!r}")
+    if raw == UNSIGNED_PRESETS and not presets:
+        raise ConfigurationError("UNSIGNED_URLS=presets needs PRESETS to name some")
+    if raw == UNSIGNED_NONE and not signed:
+        raise ConfigurationError("UNSIGNED_URLS=none needs SIGNING_SECRET or SIGNING_SECRET_NAME")
+    return raw
+
+
 def _signing_secret(env: Mapping[str, str]) -> bytes | None:
-    secret = _optional(env, "SIGNING_SECRET")
-    if secret is None:
+    raw = env.get("SIGNING_SECRET", "")
+    secret = raw.strip()
+    if raw and not secret:
+        # Set, but to spaces: a mistake that must not turn signing off.
+        raise ConfigurationError("SIGNING_SECRET is blank; leave it unset for no signing")
+    if not secret:
         return None
     if _optional(env, "SIGNING_SECRET_NAME"):
         raise ConfigurationError("set SIGNING_SECRET or SIGNING_SECRET_NAME, not both")
@@ -248,6 +303,20 @@ def _redis_url(env: Mapping[str, str]) -> str | None:
         # The value may hold a password: name the variable, not its content.
         raise ConfigurationError("REDIS_URL must start with redis:// or rediss:// (TLS)")
     return url
+
+
+def _redis_iam_cache(env: Mapping[str, str]) -> str | None:
+    cache = _optional(env, "REDIS_IAM_CACHE")
+    if (cache is None) != (_optional(env, "REDIS_IAM_USER") is None):
+        raise ConfigurationError("set REDIS_IAM_USER and REDIS_IAM_CACHE together, or neither")
+    if cache is not None and not re.fullmatch(
+        r"(serverless|replication-group)/[A-Za-z0-9-]+", cache
+    ):
+        raise ConfigurationError(
+            "REDIS_IAM_CACHE must be serverless/<cache name> or replication-group/<id>, "
+            f"got {cache!r}"
+        )
+    return cache
 
 
 def _normalise_prefix(prefix: str) -> str:

@@ -82,15 +82,28 @@ def _answer(status: int, headers: object, body: bytes) -> Answer:
     return Answer(status, {str(k).lower(): str(v) for k, v in headers}, body)  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True, slots=True)
+class Size:
+    """What the checks ask for: a width (``w=160``), or a preset of the deployment's, whose
+    width the check does not know."""
+
+    query: str
+    width: int | None
+
+    @classmethod
+    def of(cls, width: int, preset: str | None) -> Size:
+        return cls(f"preset={preset}", None) if preset else cls(f"w={width}", width)
+
+
 Verdict = tuple[bool | None, str]  # held (None: not checked), and what was seen
-Check = Callable[[Deployment, int], Verdict]
+Check = Callable[[Deployment, Size], Verdict]
 
 
-def first_obstacle(deployment: Deployment, width: int) -> str | None:
+def first_obstacle(deployment: Deployment, size: Size) -> str | None:
     """What stops every check at once (nothing listening, no such image, URLs that must be
     signed), said once; None when the image is there to be checked."""
     try:
-        answer = deployment.get(deployment.image_url(f"w={width}"))
+        answer = deployment.get(deployment.image_url(size.query))
     except (OSError, http.client.HTTPException) as error:
         reason = getattr(error, "reason", None) or error
         return f"no answer from {deployment.base}: {reason}"
@@ -99,24 +112,26 @@ def first_obstacle(deployment: Deployment, width: int) -> str | None:
         return f"{deployment.key!r} is not an image there (404 image_not_found): check --key"
     if answer.status == 403 and code == "invalid_signature" and deployment.secret is None:
         return "this deployment answers signed URLs only: give its secret with --secret-file"
+    if answer.status == 403 and code == "signature_required" and deployment.secret is None:
+        return "unsigned URLs may only name a preset here: pass --preset NAME, or --secret-file"
     return None
 
 
 def run_checks(
-    deployment: Deployment, width: int, function_url: str | None = None
+    deployment: Deployment, size: Size, function_url: str | None = None
 ) -> Iterator[Outcome]:
     """Every check, in order; a check that cannot reach the service says so in its row."""
     for promise, check in CHECKS:
         try:
-            held, detail = check(deployment, width)
+            held, detail = check(deployment, size)
         except (OSError, http.client.HTTPException) as error:
             held, detail = False, f"no answer: {error}"
         yield Outcome(promise, held, detail)
     yield Outcome(DIRECT_CALLS, *direct_calls_refused(function_url, deployment.key))
 
 
-def served(deployment: Deployment, width: int) -> Verdict:
-    answer = deployment.get(deployment.image_url(f"w={width}&format=webp"))
+def served(deployment: Deployment, size: Size) -> Verdict:
+    answer = deployment.get(deployment.image_url(f"{size.query}&format=webp"))
     if answer.status != 200:
         return (False, _unexpected(answer, "200"))
     kind = answer.headers.get("content-type", "")
@@ -126,25 +141,26 @@ def served(deployment: Deployment, width: int) -> Verdict:
 
     try:
         with Image.open(io.BytesIO(answer.body)) as image:
-            size, fmt = image.size, image.format
+            dimensions, fmt = image.size, image.format
     except OSError:
         return (False, f"{len(answer.body)} bytes that are not an image")
-    if fmt != "WEBP" or size[0] != width:
-        narrower = f"{fmt} {size[0]}x{size[1]}, not WebP {width} wide (a narrower original?"
+    if fmt != "WEBP" or size.width not in (None, dimensions[0]):
+        wanted = f"WebP {size.width} wide" if size.width else "WebP"
+        narrower = f"{fmt} {dimensions[0]}x{dimensions[1]}, not {wanted} (a narrower original?"
         return (False, f"{narrower} pass --width)")
-    return (True, f"image/webp, {size[0]}x{size[1]}, {len(answer.body)} bytes")
+    return (True, f"image/webp, {dimensions[0]}x{dimensions[1]}, {len(answer.body)} bytes")
 
 
-def cached(deployment: Deployment, width: int) -> Verdict:
-    url = deployment.image_url(f"w={width}&format=webp")
+def cached(deployment: Deployment, size: Size) -> Verdict:
+    url = deployment.image_url(f"{size.query}&format=webp")
     deployment.get(url)
     seen = deployment.get(url).headers.get("x-cache", "")
     held = "hit" in seen.lower()
     return (held, f"X-Cache: {seen or '(none)'}")
 
 
-def negotiated(deployment: Deployment, width: int) -> Verdict:
-    url = deployment.image_url(f"w={width}&format=auto")
+def negotiated(deployment: Deployment, size: Size) -> Verdict:
+    url = deployment.image_url(f"{size.query}&format=auto")
     seen = []
     held = True
     for accept, wanted in ((CHROME_ACCEPT, "image/avif"), (WEBP_ONLY_ACCEPT, "image/webp")):
@@ -160,7 +176,7 @@ def negotiated(deployment: Deployment, width: int) -> Verdict:
     return (held, ", ".join(seen))
 
 
-def refuses_bad_parameters(deployment: Deployment, width: int) -> Verdict:
+def refuses_bad_parameters(deployment: Deployment, size: Size) -> Verdict:
     # Unsigned: nothing signs a URL the service refuses, and parameters are checked first.
     answer = deployment.get(deployment.image_url("w=abc", signed=False))
     try:
@@ -172,15 +188,15 @@ def refuses_bad_parameters(deployment: Deployment, width: int) -> Verdict:
     return (held, detail)
 
 
-def missing_is_404(deployment: Deployment, width: int) -> Verdict:
+def missing_is_404(deployment: Deployment, size: Size) -> Verdict:
     missing = f"{deployment.key}.{secrets.token_hex(4)}-not-there.jpg"
-    answer = deployment.get(deployment.image_url(f"w={width}", key=missing))
+    answer = deployment.get(deployment.image_url(size.query, key=missing))
     held = answer.status == 404 and answer.error_code() == "image_not_found"
     return (held, f"{answer.status} {answer.error_code()}")
 
 
-def revalidates(deployment: Deployment, width: int) -> Verdict:
-    url = deployment.image_url(f"w={width}&format=webp")
+def revalidates(deployment: Deployment, size: Size) -> Verdict:
+    url = deployment.image_url(f"{size.query}&format=webp")
     etag = deployment.get(url).headers.get("etag")
     if not etag:
         return (False, "the image came without an ETag")
@@ -189,11 +205,12 @@ def revalidates(deployment: Deployment, width: int) -> Verdict:
     return (held, f"{answer.status} for If-None-Match: {etag}")
 
 
-def signing(deployment: Deployment, width: int) -> Verdict:
+def signing(deployment: Deployment, size: Size) -> Verdict:
     if deployment.secret is None:  # first_obstacle has seen that unsigned URLs are served
         return (None, "not checked: signing is off, or give its secret")
-    unsigned = deployment.get(deployment.image_url(f"w={width}", signed=False))
-    signed = deployment.get(deployment.image_url(f"w={width}"))
+    # A width, not a preset: unsigned URLs may name a preset under UNSIGNED_URLS=presets.
+    unsigned = deployment.get(deployment.image_url("w=16", signed=False))
+    signed = deployment.get(deployment.image_url("w=16"))
     held = unsigned.status == 403 and signed.status == 200
     return (held, f"unsigned {unsigned.status}, signed {signed.status}")
 

@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from image_optimizer import __version__
 from image_optimizer.errors import OptimizerError
-from image_optimizer.settings import ConfigurationError, parameter_limits, signing_secret
+from image_optimizer.settings import (
+    ConfigurationError,
+    parameter_limits,
+    read_presets,
+    signing_secret,
+)
 from image_optimizer_cli.cost import EXAMPLES
 from image_optimizer_cli.lambda_events import (
     IMAGE_FUNCTION,
@@ -94,13 +99,14 @@ def _parser() -> argparse.ArgumentParser:
     warm = commands.add_parser(
         "warm",
         help="make image variants ahead of time, into the configured cache",
-        description="Make every variant (each size in each format) of every image under "
-        "PREFIX through the real service, so that it lands in the cache: use --cache redis://... "
-        "(or REDIS_URL) to fill a deployment's cache. Exits 1 when any variant failed.",
+        description="Make every variant (each size or preset, in each format) of every image "
+        "under PREFIX through the real service, so that it lands in the cache: use --cache "
+        "redis://... (or REDIS_URL) to fill a deployment's cache. Exits 1 when any variant failed.",
     )
     warm.add_argument("prefix", metavar="PREFIX", help="key prefix, such as products/ ('' for all)")
+    warm.add_argument("--sizes", metavar="W,W,...", help="widths to make, such as 320,640,1280")
     warm.add_argument(
-        "--sizes", required=True, metavar="W,W,...", help="widths to make, such as 320,640,1280"
+        "--presets", metavar="NAME,...", help="presets to make (PRESETS'), or 'all' of them"
     )
     warm.add_argument(
         "--formats", default="webp", metavar="F,F,...", help="formats (default: %(default)s)"
@@ -156,7 +162,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("url", help="the CloudFront URL (or http://127.0.0.1:3000)")
     check.add_argument("--key", required=True, help="an image that exists, e.g. photos/a.jpg")
-    check.add_argument("--width", type=int, default=160, help="a width the deployment allows")
+    asked = check.add_mutually_exclusive_group()
+    asked.add_argument("--width", type=int, default=160, help="a width the deployment allows")
+    asked.add_argument(
+        "--preset", metavar="NAME", help="ask for a preset instead (UNSIGNED_URLS=presets)"
+    )
     check.add_argument(
         "--function-url", metavar="URL", help="the stack's FunctionUrl output: must refuse"
     )
@@ -219,7 +229,9 @@ def _serve(args: argparse.Namespace) -> int:
         logger.registered_handler.setStream(sys.stdout)
 
     described = _configured_service()
-    routes: list[LocalRoutes] = [Playground(described.source, settings().max_dimension)]
+    configured = settings()
+    playground = Playground(described.source, configured.max_dimension, configured.presets)
+    routes: list[LocalRoutes] = [playground]
     if isinstance(described.results, FolderResultStore):
         routes.append(ResultFiles(described.results))
     try:
@@ -292,13 +304,17 @@ def _warm(args: argparse.Namespace) -> int:
             "--formats auto is settled by a browser's Accept header, which warming has none of; "
             "name the formats to make, such as webp,avif"
         )
+    if not args.sizes and not args.presets:
+        raise UsageError("name what to make: --sizes W,W,... and/or --presets NAME,... (or all)")
     built = _configured_service()
     configured = settings()
+    presets = sorted(configured.presets) if args.presets == "all" else _listed(args.presets or "")
+    asked = [f"w={size}" for size in _listed(args.sizes or "")] + [f"preset={p}" for p in presets]
     try:
         specs = [
-            (f"w={size} {fmt}", parse_query(f"w={size}&format={fmt}", None,
-                                            configured.max_dimension, configured.allowed_values))
-            for size in _listed(args.sizes) for fmt in formats
+            (f"{what} {fmt}", parse_query(f"{what}&format={fmt}", None, configured.max_dimension,
+                                          configured.allowed_values, presets=configured.presets))
+            for what in asked for fmt in formats
         ]  # fmt: skip
     except OptimizerError as error:
         raise UsageError(error.message) from None
@@ -364,11 +380,11 @@ def _purge(args: argparse.Namespace) -> int:
         where = " and ".join(store.describe() for store in stores)
         print(f"purged {len(keys)} originals, {variants} variants, from {where}")
     if args.distribution:  # a prefix's own path covers every URL under it, deleted ones too
-        return _invalidate(args.distribution, [*args.keys, *args.prefix])
+        return _invalidate(args.distribution, keys, args.prefix)
     return 0
 
 
-def _invalidate(distribution: str, keys: list[str]) -> int:
+def _invalidate(distribution: str, keys: list[str], prefixes: list[str]) -> int:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -380,11 +396,12 @@ def _invalidate(distribution: str, keys: list[str]) -> int:
             distribution,
             keys,
             f"image-optimizer-purge-{time.time_ns()}",
+            prefixes,
         )
     except (BotoCoreError, ClientError) as error:
         print(f"CloudFront invalidation failed: {error}", file=sys.stderr)
         return EXIT_FAILED
-    paths = ", ".join(invalidation_paths(keys))
+    paths = ", ".join(invalidation_paths(keys, prefixes))
     print(f"CloudFront invalidation {invalidation} of {distribution}: {paths}")
     return 0
 
@@ -406,7 +423,7 @@ def _listed(text: str) -> list[str]:
 
 def _sign(args: argparse.Namespace) -> int:
     """Sign as the service checks: a secret it would take, parameters it would accept (within
-    MAX_DIMENSION and the ALLOWED_* lists, when they are set here)."""
+    MAX_DIMENSION, the ALLOWED_* lists and PRESETS, when they are set here)."""
     from image_optimizer.signing import sign_url
 
     secret = _secret(args.secret_file)
@@ -416,7 +433,17 @@ def _sign(args: argparse.Namespace) -> int:
     try:
         key = signing_secret(secret, str(args.secret_file or "SIGNING_SECRET"))
         max_dimension, allowed = parameter_limits(os.environ)
-        print(sign_url(args.url, key, expires, max_dimension=max_dimension, allowed=allowed))
+        presets = read_presets(os.environ, max_dimension)
+        print(
+            sign_url(
+                args.url,
+                key,
+                expires,
+                max_dimension=max_dimension,
+                allowed=allowed,
+                presets=presets,
+            )
+        )
     except ConfigurationError as error:
         raise UsageError(str(error)) from None
     except OptimizerError as error:
@@ -437,17 +464,18 @@ def _secret(path: Path | None) -> str:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from image_optimizer_cli.check import Deployment, first_obstacle, run_checks, table
+    from image_optimizer_cli.check import Deployment, Size, first_obstacle, run_checks, table
 
     if not args.url.startswith(("http://", "https://")):
         raise UsageError(f"URL must start with http:// or https://, got {args.url!r}")
     secret = _secret(args.secret_file)
     deployment = Deployment(args.url, args.key.strip("/"), secret.encode() if secret else None)
-    obstacle = first_obstacle(deployment, args.width)
+    size = Size.of(args.width, args.preset)
+    obstacle = first_obstacle(deployment, size)
     if obstacle is not None:
         print(f"nothing checked: {obstacle}", file=sys.stderr)
         return EXIT_FAILED
-    outcomes = list(run_checks(deployment, args.width, args.function_url))
+    outcomes = list(run_checks(deployment, size, args.function_url))
     print(table(outcomes))
     broken = sum(outcome.held is False for outcome in outcomes)
     print(f"{broken} of {len(outcomes)} promises broken" if broken else "every promise held")

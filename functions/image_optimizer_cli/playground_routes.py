@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import mimetypes
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from urllib.parse import unquote, urlsplit
 
 from image_optimizer.errors import OptimizerError
-from image_optimizer.parameters import PARAMETERS, Parameter
+from image_optimizer.parameters import PARAMETERS, PRESET, Kind, Parameter
 from image_optimizer.settings import DEFAULT_MAX_DIMENSION
 from image_optimizer.sources import Source
 
@@ -35,9 +35,15 @@ class Answer:
 
 
 class Playground:
-    def __init__(self, source: Source, max_dimension: int = DEFAULT_MAX_DIMENSION) -> None:
+    def __init__(
+        self,
+        source: Source,
+        max_dimension: int = DEFAULT_MAX_DIMENSION,
+        presets: Iterable[str] = (),
+    ) -> None:
         self._source = source
         self._max_dimension = max_dimension
+        self._presets = sorted(presets)
 
     def answer(self, method: str, target: str) -> Answer | None:
         """The playground's answer to a request, or None when the handler should answer it."""
@@ -50,7 +56,8 @@ class Playground:
             name = path.removeprefix("/playground/assets/")
             return _asset(name) if name in ASSETS else _not_found()
         if path == "/playground/parameters":
-            body = {"parameters": [_control(p, self._max_dimension) for p in PARAMETERS]}
+            controls = [_control(p, self._max_dimension, self._presets) for p in PARAMETERS]
+            body = {"parameters": controls}
             return Answer(200, "application/json", json.dumps(body).encode())
         if path == "/playground/images":
             keys = [
@@ -68,13 +75,15 @@ class Playground:
         return None
 
 
-def _control(parameter: Parameter, max_dimension: int) -> dict[str, object]:
-    """What the page needs to make a control for ``parameter``."""
+def _control(parameter: Parameter, max_dimension: int, presets: list[str]) -> dict[str, object]:
+    """What the page needs to make a control for ``parameter``; a preset is a choice of the
+    deployment's."""
+    is_preset = parameter.name == PRESET
     return {
         "name": parameter.name,
-        "kind": parameter.kind.value,
+        "kind": Kind.CHOICE.value if is_preset else parameter.kind.value,
         "meaning": parameter.meaning,
-        "choices": list(parameter.choices),
+        "choices": presets if is_preset else list(parameter.choices),
         "low": parameter.low,
         "high": max_dimension if parameter.high is None else parameter.high,
         "decimals": parameter.decimals,

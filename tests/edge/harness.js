@@ -6,12 +6,21 @@ const vm = require('node:vm');
 
 const SOURCE = path.join(__dirname, '..', '..', 'functions', 'edge', 'viewer-request.js');
 
-// `allowed` stands in for the template's Allowed* parameters: { w: [320, 640], ... }; `file`
-// for the function's source (the code as deployed, say).
-function loadHandler(allowed, file = SOURCE) {
+// `deployment` stands in for the template's parameters: { allowed: { w: [320, 640] },
+// presets: 'card:w=400', unsigned: 'presets', signed: false }, each optional; `file` for the
+// function's source (the code as deployed, say).
+function loadHandler(deployment = {}, file = SOURCE) {
     let code = fs.readFileSync(file, 'utf8');
-    if (allowed) {
-        code = code.replace(/var ALLOWED = \{[^\n]*\};/, `var ALLOWED = ${JSON.stringify(allowed)};`);
+    const values = {
+        ALLOWED: deployment.allowed && JSON.stringify(deployment.allowed),
+        PRESETS: deployment.presets !== undefined && `'${deployment.presets}'`,
+        UNSIGNED_URLS: deployment.unsigned && `'${deployment.unsigned}'`,
+        SIGNED: deployment.signed !== undefined && String(deployment.signed),
+    };
+    for (const [name, value] of Object.entries(values)) {
+        if (value) {
+            code = code.replace(new RegExp(`var ${name} ?= ?[^;\n]*;`), `var ${name} = ${value};`);
+        }
     }
     const context = vm.createContext({});
     vm.runInContext(code, context, { filename: file });

@@ -116,14 +116,14 @@ test('other paths pass without their query, which would only split the cache', (
 });
 
 test('allow-lists narrow w, h and q with the same message as the function', () => {
-    const narrowed = loadHandler({ w: [1280, 320, 640], q: [80] });
+    const narrowed = loadHandler({ allowed: { w: [1280, 320, 640], q: [80] } });
     const request = (pairs) => narrowed(viewerRequest('/images/a.jpg', query(pairs), ''));
     assert.equal(keys(request([['w', '0640'], ['q', '80']])), 'w=640&q=80');
     const error = JSON.parse(request([['w', '500']]).body.data).error;
     assert.equal(error.message, "w must be one of 320, 640, 1280, got '500'");
     assert.equal(JSON.parse(request([['q', 'x']]).body.data).error.message, "q must be one of 80, got 'x'");
     assert.equal(keys(request([['h', '17']])), 'h=17'); // h is not narrowed
-    const dense = loadHandler({ dpr: [2, 1.5, 1] });
+    const dense = loadHandler({ allowed: { dpr: [2, 1.5, 1] } });
     const densities = (pairs) => dense(viewerRequest('/images/a.jpg', query(pairs), ''));
     assert.equal(keys(densities([['w', '400'], ['dpr', '1.5']])), 'w=400&dpr=1.5');
     assert.equal(keys(densities([['w', '400'], ['dpr', '2.0']])), 'w=400&dpr=2');
@@ -141,4 +141,40 @@ test("names and values that are Object's own properties are plain strings here",
             assert.equal(JSON.parse(response.body.data).error.parameter, parameter);
         }
     }
+});
+
+test('the key has one spelling: percent-encoding undone and redone one way', () => {
+    for (const [uri, canonical] of [
+        ['/images/%6Candscapes/main.jpg', '/images/landscapes/main.jpg'],
+        ['/images/landscapes%2Fmain.jpg', '/images/landscapes/main.jpg'],
+        ['/images/photos/my%20cat.jpg', '/images/photos/my%20cat.jpg'],
+        ['/images/photos/my cat (1).jpg', '/images/photos/my%20cat%20%281%29.jpg'],
+        ['/images/caf%C3%A9.jpg', '/images/caf%C3%A9.jpg'],
+        ['/images/bad%zz.jpg', '/images/bad%zz.jpg'], // the function answers it with its 400
+    ]) {
+        assert.equal(run([['w', '10']], '*/*', uri).uri, canonical, uri);
+    }
+});
+
+test('with signing on, a signature has one spelling and a malformed one goes no further', () => {
+    const signing = loadHandler({ signed: true, unsigned: 'none' });
+    const ask = (pairs) => signing(viewerRequest('/images/a.jpg', query(pairs), '*/*'));
+    assert.equal(keys(ask([['S', 'abc'], ['EXPIRES', '01796457320'], ['w', '4']])), 'w=4&expires=1796457320&s=abc');
+    for (const [pairs, message] of [
+        [[['w', '4']], 'this service only answers signed URLs; the s parameter is missing'],
+        [[['w', '4'], ['s', 'a/b']], 's is not a signature this service makes'],
+        [[['w', '4'], ['s', 'abc'], ['expires', '-1']], "expires must be a Unix time in seconds, got '-1'"],
+        [[['w', '4'], ['s', 'abc'], ['s', 'abd']], 's is not a signature this service makes'],
+    ]) {
+        const refused = ask(pairs);
+        assert.equal(refused.statusCode, 403, JSON.stringify(pairs));
+        assert.deepEqual(JSON.parse(refused.body.data).error, { code: 'invalid_signature', message });
+    }
+});
+
+test('with signing off, s and expires are dropped and cannot open what presets close', () => {
+    const closed = loadHandler({ signed: false, unsigned: 'presets', presets: 'small:w=40' });
+    const ask = (pairs) => closed(viewerRequest('/images/a.jpg', query(pairs), '*/*'));
+    assert.equal(keys(ask([['preset', 'small'], ['s', 'abc'], ['expires', '9']])), 'preset=small');
+    assert.equal(ask([['w', '4000'], ['s', 'abc']]).statusCode, 403);
 });

@@ -40,6 +40,7 @@ import redis
 from aws_lambda_powertools import Logger
 from redis.backoff import NoBackoff
 from redis.commands.core import Script
+from redis.credentials import CredentialProvider
 from redis.retry import Retry
 
 from image_optimizer import SERVICE_NAME
@@ -52,6 +53,7 @@ from image_optimizer.cache import (
     Elsewhere,
     original_of,
 )
+from image_optimizer.cache.iam import IamAuth
 from image_optimizer.settings import Settings
 
 logger = Logger(service=SERVICE_NAME, child=True)
@@ -93,10 +95,15 @@ class RedisOptions:
     cooldown_seconds: float = 30.0
     lock_seconds: float = 10.0
     wait_seconds: float = 3.0
+    credentials: CredentialProvider | None = None  # an ElastiCache IAM login, when there is one
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisOptions:
         assert settings.redis_url is not None
+        credentials = None
+        if settings.redis_iam_user and settings.redis_iam_cache:
+            kind, _, name = settings.redis_iam_cache.partition("/")
+            credentials = IamAuth(name, settings.redis_iam_user, serverless=kind == "serverless")
         return cls(
             url=settings.redis_url,
             key_prefix=settings.redis_key_prefix,
@@ -106,6 +113,7 @@ class RedisOptions:
             cooldown_seconds=settings.redis_cooldown_seconds,
             lock_seconds=settings.redis_lock_seconds,
             wait_seconds=settings.redis_wait_seconds,
+            credentials=credentials,
         )
 
 
@@ -129,6 +137,7 @@ class RedisCache:
             retry=Retry(NoBackoff(), 0),
             health_check_interval=0,
             client_name=SERVICE_NAME,
+            credential_provider=self._options.credentials,
         )
 
     @cached_property

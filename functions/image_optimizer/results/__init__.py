@@ -19,6 +19,7 @@ from image_optimizer.settings import Settings
 
 RESULTS_PATH = "results/"
 IMMUTABLE = "public, max-age=31536000, immutable"  # a path names one set of bytes for ever
+LASTING = "public, immutable"  # with an Expires header at the end of the bucket's lifetime
 
 
 class ResultStore(Protocol):

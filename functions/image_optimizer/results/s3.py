@@ -2,18 +2,20 @@
 
 The bucket is the stack's own: private, encrypted, and a lifecycle rule deletes results after
 ``days`` (a variant asked for again is made and put again). Objects are written with their
-Content-Type and a year's immutable Cache-Control (their path names their bytes); S3's ETag, an
-MD5 of the bytes, is as strong a validator as the function's own.
+Content-Type, an immutable Cache-Control (their path names their bytes) and an Expires header at
+the end of those days, so that no copy at the edge or in a browser outlives the object; S3's
+ETag, an MD5 of the bytes, is as strong a validator as the function's own.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
 from image_optimizer.cache import CachedImage, CacheKey, CacheUnavailable
 from image_optimizer.errors import ResultUnavailable
-from image_optimizer.results import IMMUTABLE, original_prefix, result_path
+from image_optimizer.results import LASTING, original_prefix, result_path
 
 _DELETE_BATCH = 1000  # what one DeleteObjects takes
 
@@ -54,7 +56,10 @@ class S3ResultStore:
                 Key=path,
                 Body=image.body,
                 ContentType=image.content_type,
-                CacheControl=IMMUTABLE,
+                # Kept by browsers and CloudFront until the bucket's lifecycle removes it, and
+                # no longer: a purge or a takedown is not undone by a copy at the edge.
+                CacheControl=LASTING,
+                Expires=datetime.now(UTC) + timedelta(days=self._days),
             )
         except (BotoCoreError, ClientError) as error:
             raise ResultUnavailable(
