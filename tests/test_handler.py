@@ -366,6 +366,7 @@ def test_server_timing_lists_each_stage_then_the_total() -> None:
         "decode",
         "resize",
         "colour",
+        "filter",
         "encode",
         "store",
         "total",

@@ -288,7 +288,7 @@ def test_quality_changes_lossy_outputs_only(name: str) -> None:
 
 def test_every_stage_is_timed() -> None:
     rendition, _ = run(encode(gradient(), "PNG"), width=50)
-    assert set(rendition.timings) == {"decode", "resize", "colour", "encode"}
+    assert set(rendition.timings) == {"decode", "resize", "colour", "filter", "encode"}
     assert all(milliseconds >= 0 for milliseconds in rendition.timings.values())
 
 

@@ -97,6 +97,13 @@ class TestParsing:
     def test_fit_stays_beside_a_preset_that_gives_both_sides(self) -> None:
         assert parse("preset=card&fit=fill") == parse("w=400&h=300&fit=fill")
 
+    def test_a_preset_may_include_edits(self) -> None:
+        presets = Settings.from_env(
+            {"SOURCE_BUCKET": "b", "PRESETS": "mono:w=400&grayscale=1&rotate=90&bg=FFFFFF"}
+        ).presets
+        spec = parse_query("preset=mono", None, 4096, presets=presets)
+        assert (spec.grayscale, spec.rotate, spec.background) == (True, 90, "ffffff")
+
     def test_an_unknown_preset_names_the_known_ones(self) -> None:
         with pytest.raises(InvalidParameter) as refused:
             parse("preset=hero")

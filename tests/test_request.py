@@ -12,13 +12,13 @@ from hypothesis import strategies as st
 
 from image_optimizer.errors import InvalidKey, InvalidParameter
 from image_optimizer.formats import AVIF, JPEG, PNG, WEBP
-from image_optimizer.parameters import PARAMETERS, Fit, Position
+from image_optimizer.parameters import NAMES, PARAMETERS, Fit, Position
 from image_optimizer.request import accepts, parse_key, parse_query
 from image_optimizer.spec import TransformSpec
 from parameter_strategies import valid_pairs, valid_value
 
 MAX = 4096
-ALLOWED = "preset, w, h, q, format, fit, position, fx, fy, dpr, frames"
+ALLOWED = ", ".join(NAMES)  # every parameter of the table, in its order
 
 
 def parse(query: str, accept: str | None = None) -> TransformSpec:

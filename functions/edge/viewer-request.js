@@ -25,6 +25,12 @@ var PARAMETERS = [
     ['fy','number',null,/^(?:[01]|[01]?\.[0-9]{1,3})$/,0,1,'a number from 0 to 1 (at most 3 decimals)'],
     ['dpr','number','1',/^(?:[1-4](\.[0-9])?)$/,1,4,'a number from 1 to 4 (at most 1 decimal)'],
     ['frames','choice',null,['1'],{},'1 (a still of the first frame)'],
+    ['rotate','choice','0',['0','90','180','270'],{},null],
+    ['flip','choice',null,['h','v','hv'],{},null],
+    ['grayscale','choice',null,['1'],{},'1 (no colour)'],
+    ['blur','number',null,/^(?:[0-9]{1,3}(\.[0-9])?)$/,0.3,100,'a number from 0.3 to 100 (at most 1 decimal)'],
+    ['sharpen','number',null,/^(?:[0-9]{1,2}(\.[0-9])?)$/,0.5,10,'a number from 0.5 to 10 (at most 1 decimal)'],
+    ['bg','text',null,/^(?:[0-9a-f]{6}([0-9a-f]{2})?)$/,false,'a colour as RRGGBB or RRGGBBAA in hex'],
 ];
 var BY_NAME = {};
 PARAMETERS.forEach(function (p) { BY_NAME[p[0]] = p; });

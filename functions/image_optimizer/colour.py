@@ -47,18 +47,31 @@ def for_output(
     return image, None
 
 
-def without_alpha_for(image: Image.Image, output: OutputFormat) -> Image.Image:
-    """RGBA/LA flattened onto white, as RGB/L, when ``output`` has no alpha; else ``image``.
+def without_alpha_for(
+    image: Image.Image,
+    output: OutputFormat,
+    background: tuple[int, int, int, int] | None = None,
+) -> Image.Image:
+    """RGBA/LA flattened onto white (or ``background``, taken opaque), as RGB/L, when
+    ``output`` has no alpha; else ``image``.
 
     Compositing is linear, so flattening before a resize gives the pixels a premultiplied resize
     and a later flatten would, while resizing three channels and premultiplying none.
     """
     if image.mode not in ALPHA_MODES or output.has_alpha:
         return image
-    return composited_on(image, _WHITE)
+    if background is None:
+        return composited_on(image, _WHITE)
+    opaque = background[:3] if image.mode == "RGBA" else grey_of(background)
+    return composited_on(image, opaque)
 
 
-def composited_on(image: Image.Image, background: str) -> Image.Image:
+def grey_of(rgba: tuple[int, int, int, int]) -> int:
+    """A colour's grey, as Pillow's convert('L') weighs it."""
+    return round(0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2])  # ITU-R 601
+
+
+def composited_on(image: Image.Image, background: str | tuple[int, ...] | int) -> Image.Image:
     """RGBA/LA composited onto a plain ``background``, as RGB/L (onto black: premultiplied)."""
     composite = Image.new(image.mode[:-1], image.size, background)
     # The image is its own mask (its alpha band): no copy of the colours or of the alpha

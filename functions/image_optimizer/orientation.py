@@ -60,6 +60,38 @@ def _png_chunk(data: bytes, kind: bytes) -> bytes | None:
     return None
 
 
+def turned(orientation: int, rotate: int, flip: str) -> int:
+    """The orientation of a picture stored as ``orientation`` says, then turned ``rotate``
+    degrees clockwise and mirrored (``flip``: ``h`` left-right): still one of the eight, so the
+    rest of the pipeline needs to know no more than it."""
+    if not rotate and not flip:
+        return orientation
+    return _TURNED[(orientation, rotate, flip)]
+
+
+def _turned_table() -> dict[tuple[int, int, str], int]:
+    """Every combination, found by turning a small picture whose pixels all differ and seeing
+    which orientation gives the same picture from the stored one."""
+    stored = Image.new("L", (3, 2))
+    stored.putdata(range(6))
+    lying = {
+        code: upright(stored, code).tobytes() + bytes(upright(stored, code).size)
+        for code in range(1, 9)
+    }
+    table = {}
+    for code in range(1, 9):
+        for rotate, turn in _CLOCKWISE.items():
+            for flip in ("", "h"):
+                image = upright(stored, code)
+                if turn is not None:
+                    image = image.transpose(turn)
+                if flip:
+                    image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+                seen = image.tobytes() + bytes(image.size)
+                table[(code, rotate, flip)] = next(c for c, look in lying.items() if look == seen)
+    return table
+
+
 def swaps_axes(orientation: int) -> bool:
     return orientation >= 5
 
@@ -98,3 +130,13 @@ def stored_box(box: Box, stored: Size, orientation: int) -> Box:
 def upright(image: Image.Image, orientation: int) -> Image.Image:
     method = _TRANSPOSE.get(orientation)
     return image if method is None else image.transpose(method)
+
+
+# Pillow's ROTATE_n turns counter-clockwise.
+_CLOCKWISE = {
+    0: None,
+    90: Image.Transpose.ROTATE_270,
+    180: Image.Transpose.ROTATE_180,
+    270: Image.Transpose.ROTATE_90,
+}
+_TURNED = _turned_table()

@@ -319,6 +319,71 @@ PARAMETERS: tuple[Parameter, ...] = (
         spec_field="still",
         spec_value=_present,
     ),
+    Parameter(
+        name="rotate",
+        kind=Kind.CHOICE,
+        meaning=(
+            "turn clockwise, after the EXIF orientation; `w`, `h`, `fit` and `position` describe "
+            "the turned picture"
+        ),
+        values="`0`, `90`, `180`, `270`",
+        choices=("0", "90", "180", "270"),
+        neutral="0",
+        spec_field="rotate",
+        spec_value=int,
+    ),
+    Parameter(
+        name="flip",
+        kind=Kind.CHOICE,
+        meaning="mirror, after `rotate`",
+        values="`h` (left-right), `v` (top-bottom), `hv` (both)",
+        choices=("h", "v", "hv"),
+        spec_field="flip",
+    ),
+    Parameter(
+        name="grayscale",
+        kind=Kind.CHOICE,
+        meaning="`1`: remove colour",
+        values="`1`",
+        choices=("1",),
+        expected="1 (no colour)",
+        spec_field="grayscale",
+        spec_value=_present,
+    ),
+    Parameter(
+        name="blur",
+        kind=Kind.NUMBER,
+        meaning="Gaussian blur of this sigma, in output pixels",
+        values="0.3..100, at most 1 decimal",
+        pattern="[0-9]{1,3}(\\.[0-9])?",
+        low=0.3,
+        high=100,
+        decimals=1,
+        spec_field="blur",
+        spec_value=float,
+    ),
+    Parameter(
+        name="sharpen",
+        kind=Kind.NUMBER,
+        meaning="unsharp mask of this sigma, in output pixels (after `blur`)",
+        values="0.5..10, at most 1 decimal",
+        pattern="[0-9]{1,2}(\\.[0-9])?",
+        low=0.5,
+        high=10,
+        decimals=1,
+        spec_field="sharpen",
+        spec_value=float,
+    ),
+    Parameter(
+        name="bg",
+        kind=Kind.TEXT,
+        meaning="colour of `contain`'s padding, and of what alpha is flattened onto (JPEG)",
+        values="`RRGGBB` or `RRGGBBAA`, hex, any case; default white (transparent padding "
+        "where the format has alpha)",
+        pattern="[0-9a-f]{6}([0-9a-f]{2})?",
+        expected="a colour as RRGGBB or RRGGBBAA in hex",
+        spec_field="background",
+    ),
 )
 
 BY_NAME: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in PARAMETERS})

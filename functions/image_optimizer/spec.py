@@ -29,6 +29,12 @@ class TransformSpec:
     focus_x: float | None = None  # fx, fy: the point a crop keeps nearest its centre
     focus_y: float | None = None
     still: bool = False  # frames=1: the first frame of an animation, as a still
+    rotate: int = 0  # degrees clockwise, after the EXIF orientation
+    flip: str = ""  # "h", "v" or "hv": mirrored after the rotation
+    grayscale: bool = False
+    blur: float | None = None  # sigma in output pixels
+    sharpen: float | None = None  # sigma in output pixels
+    background: str | None = None  # "rrggbb" or "rrggbbaa": padding and flattening
 
     def __post_init__(self) -> None:
         if self.width is None or self.height is None:
@@ -44,6 +50,11 @@ class TransformSpec:
             self._set_focus(None)
         else:
             self._set_focus(self.focus)  # a missing coordinate is the middle
+        if self.flip in ("v", "hv"):
+            # A top-bottom mirror is a left-right one turned half a turn: one form for each of
+            # the eight ways a picture can lie, so that equal images share a cache entry.
+            object.__setattr__(self, "rotate", (self.rotate + 180) % 360)
+            object.__setattr__(self, "flip", "h" if self.flip == "v" else "")
         fmt = self.output_format
         if fmt is not None:
             # A known format settles the quality: its default, or none at all when lossless.
