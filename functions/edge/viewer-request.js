@@ -156,6 +156,9 @@ function normalise(querystring, accept) {
             delete canonical[PARAMETERS[k][0]]; // dpr=1 means the same as leaving it out
         }
     }
+    if (signed.s === undefined && signed.expires !== undefined) {
+        return forbidden('this service only answers signed URLs; the s parameter is missing'); // as the function
+    }
     if (signed.s === undefined) {
         var refused = unsigned(canonical);
         if (refused) {

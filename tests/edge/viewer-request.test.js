@@ -165,6 +165,7 @@ test('with signing on, a signature has one spelling and a malformed one goes no 
         [[['w', '4'], ['s', 'a/b']], 's is not a signature this service makes'],
         [[['w', '4'], ['s', 'abc'], ['expires', '-1']], "expires must be a Unix time in seconds, got '-1'"],
         [[['w', '4'], ['s', 'abc'], ['s', 'abd']], 's is not a signature this service makes'],
+        [[['w', '4'], ['expires', '1796457320']], 'this service only answers signed URLs; the s parameter is missing'],
     ]) {
         const refused = ask(pairs);
         assert.equal(refused.statusCode, 403, JSON.stringify(pairs));
@@ -177,4 +178,10 @@ test('with signing off, s and expires are dropped and cannot open what presets c
     const ask = (pairs) => closed(viewerRequest('/images/a.jpg', query(pairs), '*/*'));
     assert.equal(keys(ask([['preset', 'small'], ['s', 'abc'], ['expires', '9']])), 'preset=small');
     assert.equal(ask([['w', '4000'], ['s', 'abc']]).statusCode, 403);
+});
+
+test('an expires without its s is refused even where unsigned presets are answered', () => {
+    const presets = loadHandler({ signed: true, unsigned: 'presets', presets: 'small:w=40' });
+    const refused = presets(viewerRequest('/images/a.jpg', query([['preset', 'small'], ['expires', '9']]), '*/*'));
+    assert.equal(refused.statusCode, 403);
 });
