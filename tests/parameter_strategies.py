@@ -34,7 +34,7 @@ def samples(parameter: Parameter) -> list[str]:
         ] + ["zoom"]
     if parameter.kind is Kind.NUMBER:
         low = parameter.low
-        high = DEFAULT_MAX_DIMENSION if parameter.high is None else parameter.high
+        high = parameter.upper(DEFAULT_MAX_DIMENSION)
         middle = (low + high) / 2
         step = 10.0**-parameter.decimals
         numbers = [low, high, middle, low - step, high + step, high * 2, low + step]
@@ -72,7 +72,7 @@ def valid_value(parameter: Parameter) -> st.SearchStrategy[str]:
         )
     if parameter.kind is Kind.NUMBER:
         scale = 10**parameter.decimals
-        high = DEFAULT_MAX_DIMENSION if parameter.high is None else parameter.high
+        high = parameter.upper(DEFAULT_MAX_DIMENSION)
         steps = st.integers(round(parameter.low * scale), round(high * scale))
         return steps.map(lambda step: _written(step, parameter.decimals))
     if parameter.name == PRESET:

@@ -108,13 +108,17 @@ class Parameter:
         if self.kind is Kind.TEXT and not self.expected:
             raise ValueError(f"{self.name}: a text parameter says what it expects")
 
+    def upper(self, max_dimension: int) -> float:
+        """The largest value a NUMBER takes: its own, or the deployment's MAX_DIMENSION."""
+        return max_dimension if self.high is None else self.high
+
     def describe(self, max_dimension: int) -> str:
         """What is allowed, as refusals say it: ``an integer from 1 to 4096``."""
         if self.expected:
             return self.expected
         if self.kind is Kind.CHOICE:
             return f"one of {', '.join(self.choices)}"
-        high = max_dimension if self.high is None else self.high
+        high = self.upper(max_dimension)
         if not self.decimals:
             return f"an integer from {self.low:g} to {high:g}"
         plural = "s" if self.decimals > 1 else ""
@@ -151,7 +155,7 @@ class Parameter:
                     f"{self.name} must be one of {listed}, got {shown(raw)}", parameter=self.name
                 )
         else:
-            high = max_dimension if self.high is None else self.high
+            high = self.upper(max_dimension)
             if not well_formed or not self.low <= float(raw) <= high:
                 raise self.refusal(raw, max_dimension)
         return shortest_number(raw)

@@ -13,7 +13,9 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from image_optimizer.parameters import PARAMETERS, Parameter
+from image_optimizer.errors import InvalidParameter
+from image_optimizer.parameters import BY_NAME, PARAMETERS, PRESET, Parameter
+from image_optimizer.request import canonical_query, split_query
 
 MEBIBYTE = 1024 * 1024
 DEFAULT_MAX_DIMENSION = 4096
@@ -155,7 +157,7 @@ def parameter_limits(env: Mapping[str, str]) -> tuple[int, dict[str, frozenset[f
         parameter.name: values
         for parameter in PARAMETERS
         if parameter.allow_list is not None
-        and (values := _number_set(env, parameter.allow_list.variable, parameter, max_dimension))
+        and (values := _number_set(env, parameter, max_dimension))
     }
     return max_dimension, allowed
 
@@ -205,14 +207,16 @@ def _bounded[N: (int, float)](
 
 
 def _number_set(
-    env: Mapping[str, str], name: str, parameter: Parameter, max_dimension: int
+    env: Mapping[str, str], parameter: Parameter, max_dimension: int
 ) -> frozenset[float]:
-    """The values the variable ``name`` allows ``parameter`` (empty when it is not set)."""
+    """The values ``parameter``'s allow-list variable allows (empty when it is not set)."""
+    assert parameter.allow_list is not None
+    name = parameter.allow_list.variable
     raw = env.get(name, "").strip()
     if not raw:
         return frozenset()
     low, decimals = parameter.low, parameter.decimals
-    high = max_dimension if parameter.high is None else parameter.high
+    high = parameter.upper(max_dimension)
     form = re.compile(rf"[0-9]+(\.[0-9]{{1,{decimals}}})?" if decimals else "[0-9]+")
     kind = f"numbers (at most {decimals} decimal)" if decimals else "integers"
     values: set[float] = set()
@@ -230,10 +234,6 @@ def _number_set(
 def read_presets(env: Mapping[str, str], max_dimension: int) -> dict[str, Mapping[str, str]]:
     """PRESETS, ``name:query`` items separated by spaces (``card:w=400&h=300 thumb:w=160``),
     each query checked as a URL's would be."""
-    from image_optimizer.errors import InvalidParameter
-    from image_optimizer.parameters import BY_NAME, PRESET
-    from image_optimizer.request import canonical_query, split_query
-
     presets: dict[str, Mapping[str, str]] = {}
     for item in env.get("PRESETS", "").split():
         name, _, query = item.partition(":")

@@ -85,7 +85,7 @@ def _control(parameter: Parameter, max_dimension: int, presets: list[str]) -> di
         "meaning": parameter.meaning,
         "choices": presets if is_preset else list(parameter.choices),
         "low": parameter.low,
-        "high": max_dimension if parameter.high is None else parameter.high,
+        "high": parameter.upper(max_dimension),
         "decimals": parameter.decimals,
     }
 
