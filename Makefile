@@ -71,6 +71,7 @@ mutants: $(MUTANTS_VENV)/.installed prerequisites
 bench: $(DEVELOPMENT) prerequisites
 	taskset -c 0 $(BIN)/python tests/benchmarks/pipeline.py
 	taskset -c 0 $(BIN)/python tests/benchmarks/animation_and_crop.py
+	taskset -c 0 $(BIN)/python tests/benchmarks/edits.py
 	taskset -c 0 $(BIN)/python tests/benchmarks/cold_start/cold_start.py
 	taskset -c 0 $(BIN)/python tests/benchmarks/cache_hit.py
 	taskset -c 0 $(BIN)/python tests/benchmarks/purge_designs.py

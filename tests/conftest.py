@@ -127,6 +127,38 @@ def refused_port() -> Iterator[int]:
 
 
 @pytest.fixture
+def distribution(s3_endpoint: str) -> str:
+    answer = boto3.client("cloudfront").create_distribution(
+        DistributionConfig={
+            "CallerReference": str(id(object())),
+            "Comment": "test",
+            "Enabled": True,
+            "Origins": {
+                "Quantity": 1,
+                "Items": [
+                    {
+                        "Id": "optimizer",
+                        "DomainName": "abc.lambda-url.us-east-1.on.aws",
+                        "CustomOriginConfig": {
+                            "HTTPPort": 80,
+                            "HTTPSPort": 443,
+                            "OriginProtocolPolicy": "https-only",
+                        },
+                    }
+                ],
+            },
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "optimizer",
+                "ViewerProtocolPolicy": "redirect-to-https",
+                "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+            },
+        }
+    )
+    identifier: str = answer["Distribution"]["Id"]
+    return identifier
+
+
+@pytest.fixture
 def s3(s3_endpoint: str) -> Any:
     return boto3.client("s3", endpoint_url=s3_endpoint)
 
@@ -167,6 +199,11 @@ def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
             "RESULTS_DIR",
             "RESULTS_DAYS",
             "DISTRIBUTION_ID",
+            "PRESETS",
+            "UNSIGNED_URLS",
+            "WATERMARKS",
+            "WATERMARK_ALWAYS",
+            "WATERMARK_CHECK_SECONDS",
         ):
             monkeypatch.delenv(name, raising=False)
         for name, value in variables.items():

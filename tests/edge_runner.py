@@ -95,15 +95,19 @@ class Deployment:
     presets: str = ""
     unsigned: str = "any"
     signed: bool = False
+    watermarks: str = ""  # WATERMARKS, as JSON
 
     def for_edge(self) -> dict[str, object]:
         return {
             "allowed": self.allowed, "presets": self.presets, "unsigned": self.unsigned,
-            "signed": self.signed,
+            "signed": self.signed, "listed": {"watermark": self.watermarks},
         }  # fmt: skip
 
     def settings(self) -> Settings:
-        variables = {"SOURCE_BUCKET": "b", "PRESETS": self.presets, "UNSIGNED_URLS": self.unsigned}
+        variables = {
+            "SOURCE_BUCKET": "b", "PRESETS": self.presets, "UNSIGNED_URLS": self.unsigned,
+            "WATERMARKS": self.watermarks,
+        }  # fmt: skip
         if self.signed:
             variables["SIGNING_SECRET"] = "a-secret-of-16-characters-or-more"
         for name, values in self.allowed.items():

@@ -18,8 +18,16 @@ from image_optimizer.settings import DEFAULT_MAX_DIMENSION
 PRESETS_SETTING = "card:w=400&h=300&fit=cover thumb:w=160&q=70 still:frames=1&dpr=2"
 PRESET_NAMES = ("card", "thumb", "still")
 
+# Watermarks for the tests that run with some (the deployment lists their names).
+WATERMARKS_SETTING = (
+    '{"logo": {"key": "brand/logo.png"}, "sample_2": {"key": "brand/s.png", "position": "center"}}'
+)
+
 # Values each text parameter takes (a new one without examples fails here, on purpose).
-TEXT_EXAMPLES = {"bg": ("ff0000", "00ff0080", "abcdef", "000000")}
+TEXT_EXAMPLES = {
+    "bg": ("ff0000", "00ff0080", "abcdef", "000000"),
+    "watermark": ("logo", "sample_2"),
+}
 
 JUNK = ["", " 4", "abc", "-1", "1e0", "0x1", "٣", "9" * 12, "nan", "true"]
 

@@ -6,6 +6,7 @@ what it claims to (no timing is asserted).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +113,23 @@ def test_the_cold_start_benchmark_prints_both_stacks_and_the_goals() -> None:
     assert rows >= {"(a) ours", "(a) node+sharp", "(b) ours", "(c) ours", "(c) node+sharp"}
     assert "(a) miss from S3: ours" in result.stdout
     assert "(b) hit from Redis: ours" in result.stdout
+
+
+def test_the_edits_benchmark_times_and_scores_each_edit_beside_sharp() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "edits.py")],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "BENCH_ROUNDS": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {line[:24].strip(): line[24:].split() for line in result.stdout.splitlines()[2:-1]}
+    assert set(rows) == {
+        "resize only", "rotate=90", "flip=h", "grayscale=1", "blur=2", "sharpen=1",
+        "bg=336699 (alpha png)", "watermark",
+    }  # fmt: skip
+    for name, (ours, sharp, _, _, _, _, _, s2_ours, s2_sharp) in rows.items():
+        assert float(ours) > 0
+        assert float(sharp) > 0
+        # Both made the same picture as the reference, give or take a resampler.
+        assert float(s2_ours) > 60, name
+        assert float(s2_sharp) > 50, name
+    assert result.stdout.splitlines()[-1].startswith("geometric mean ours/sharp")

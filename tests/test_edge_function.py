@@ -15,7 +15,13 @@ from conftest import ROOT
 from edge_runner import CHROME, EDGE_TESTS, Deployment, at_the_edge, at_the_function, node
 from image_optimizer.parameters import PARAMETERS
 from image_optimizer.settings import DEFAULT_MAX_DIMENSION
-from parameter_strategies import PRESETS_SETTING, pairs, query_of, sample_queries
+from parameter_strategies import (
+    PRESETS_SETTING,
+    WATERMARKS_SETTING,
+    pairs,
+    query_of,
+    sample_queries,
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,14 +40,17 @@ def test_the_node_tests_pass() -> None:
     assert "# fail 0" in result.stdout
 
 
-# The deployments both are tried under: the local server's, allow-lists, presets, and the
-# template's default of presets only for unsigned URLs.
+# A preset that draws a watermark, for the deployments that have them.
+MARKED_PRESETS = f"{PRESETS_SETTING} marked:w=300&watermark=sample_2"
+# The deployments both are tried under: the local server's, allow-lists, presets, watermarks,
+# and the template's default of presets only for unsigned URLs.
 DEPLOYMENTS = st.sampled_from(
     [
         Deployment(),
         Deployment(allowed={"w": [400, 1], "q": [80, 100]}),
         Deployment(allowed={"h": [4096]}, presets=PRESETS_SETTING),
         Deployment(allowed={"dpr": [1, 2, 2.5], "w": [4096]}, presets=PRESETS_SETTING),
+        Deployment(presets=MARKED_PRESETS, watermarks=WATERMARKS_SETTING),
         Deployment(presets=PRESETS_SETTING, unsigned="presets"),
         Deployment(presets=PRESETS_SETTING, unsigned="none", signed=True),
     ]
@@ -122,6 +131,7 @@ def test_the_deployed_code_answers_as_the_file_does(tmp_path: Path) -> None:
             {},
             {"allowed": {"w": [400, 1], "dpr": [1, 2.5]}},
             {"presets": PRESETS_SETTING, "unsigned": "presets", "signed": False},
+            {"presets": MARKED_PRESETS, "listed": {"watermark": WATERMARKS_SETTING}},
         ):
             ours = at_the_edge(queries, accept, deployment, code=tmp_path / "deployed.js")
             assert ours == at_the_edge(queries, accept, deployment)

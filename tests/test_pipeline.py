@@ -286,10 +286,12 @@ def test_quality_changes_lossy_outputs_only(name: str) -> None:
         assert low.body == high.body
 
 
-def test_every_stage_is_timed() -> None:
+def test_every_stage_is_timed_and_only_the_work_asked_for() -> None:
     rendition, _ = run(encode(gradient(), "PNG"), width=50)
-    assert set(rendition.timings) == {"decode", "resize", "colour", "filter", "encode"}
+    assert set(rendition.timings) == {"decode", "resize", "colour", "encode"}
     assert all(milliseconds >= 0 for milliseconds in rendition.timings.values())
+    rendition, _ = run(encode(gradient(), "PNG"), width=50, blur=1.0)
+    assert set(rendition.timings) == {"decode", "resize", "colour", "filter", "encode"}
 
 
 class TestRefusals:

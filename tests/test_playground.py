@@ -120,6 +120,16 @@ def test_position_focal_point_and_density_reach_the_service(page: Page, base: st
     expect(page.locator("#error")).to_contain_text("position and fx/fy both say what a crop keeps")
 
 
+def test_the_samples_watermark_is_a_choice_and_is_drawn(page: Page) -> None:
+    page.fill("#w", "300")
+    result_for(page, "w=300")
+    plain = page.eval_on_selector("#result", "img => img.src")
+    page.check("#watermark")  # the sample deployment's one watermark: a box to tick
+    result_for(page, "w=300&format=webp&watermark=badge")
+    assert page.eval_on_selector("#result", "img => img.src") != plain
+    expect(page.locator("#error")).to_be_empty()
+
+
 def test_an_animation_stays_animated_unless_a_still_is_asked(page: Page, base: str) -> None:
     page.select_option("#image", "stickers/orbit.gif")
     page.fill("#w", "160")

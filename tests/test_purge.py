@@ -240,38 +240,6 @@ class TestThePurgeFunction:
         assert purge.purge_original("landscapes/main.jpg") == 0
 
 
-@pytest.fixture
-def distribution(s3_endpoint: str) -> str:
-    answer = boto3.client("cloudfront").create_distribution(
-        DistributionConfig={
-            "CallerReference": str(id(object())),
-            "Comment": "test",
-            "Enabled": True,
-            "Origins": {
-                "Quantity": 1,
-                "Items": [
-                    {
-                        "Id": "optimizer",
-                        "DomainName": "abc.lambda-url.us-east-1.on.aws",
-                        "CustomOriginConfig": {
-                            "HTTPPort": 80,
-                            "HTTPSPort": 443,
-                            "OriginProtocolPolicy": "https-only",
-                        },
-                    }
-                ],
-            },
-            "DefaultCacheBehavior": {
-                "TargetOriginId": "optimizer",
-                "ViewerProtocolPolicy": "redirect-to-https",
-                "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
-            },
-        }
-    )
-    identifier: str = answer["Distribution"]["Id"]
-    return identifier
-
-
 def invalidated_paths(distribution_id: str) -> list[list[str]]:
     cloudfront = boto3.client("cloudfront")
     listed = cloudfront.list_invalidations(DistributionId=distribution_id)["InvalidationList"]

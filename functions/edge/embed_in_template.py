@@ -55,15 +55,20 @@ def table_block(parameters: Sequence[Parameter] = PARAMETERS, *, for_template: b
     def deployment(template_value: str, default: str) -> str:
         return template_value if for_template else default
 
-    allowed = ", ".join(
-        f"{p.name}: [{deployment('${' + p.allow_list.template_parameter + '}', '')}]"
-        for p in parameters
-        if p.allow_list is not None
-    )
+    def listed(kind: Kind, written: str) -> str:
+        """The allow-lists of the parameters of ``kind`` (TEXT, or the numbers), as JS."""
+        return ", ".join(
+            f"{p.name}: {written.format(deployment(f'${{{p.allow_list.template_parameter}}}', ''))}"
+            for p in parameters
+            if p.allow_list is not None and (p.kind is Kind.TEXT) == (kind is Kind.TEXT)
+        )
+
     entries = ",\n".join(f"    {_entry(p)}" for p in parameters)
     return (
         f"var MAX_DIMENSION = {deployment('${MaxDimension}', str(DEFAULT_MAX_DIMENSION))};\n"
-        f"var ALLOWED = {{ {allowed} }};\n"
+        f"var ALLOWED = {{ {listed(Kind.NUMBER, '[{}]')} }};\n"
+        "// a text parameter's allowed values: the names of the JSON object the template gives\n"
+        f"var LISTED = {{ {listed(Kind.TEXT, "'{}'")} }};\n"
         f"var PRESETS = '{deployment('${Presets}', '')}';\n"
         f"var UNSIGNED_URLS = '{deployment('${UnsignedUrls}', 'any')}';\n"
         f"var SIGNED = {deployment('${SigningOn}', 'true')};\n"

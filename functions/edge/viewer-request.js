@@ -9,6 +9,8 @@
 // BEGIN GENERATED from image_optimizer/parameters.py by embed_in_template.py: do not edit
 var MAX_DIMENSION = 4096;
 var ALLOWED = { w: [], h: [], q: [], dpr: [] };
+// a text parameter's allowed values: the names of the JSON object the template gives
+var LISTED = { watermark: '' };
 var PRESETS = '';
 var UNSIGNED_URLS = 'any';
 var SIGNED = true;
@@ -31,6 +33,7 @@ var PARAMETERS = [
     ['blur','number',null,/^(?:[0-9]{1,3}(\.[0-9])?)$/,0.3,100,'a number from 0.3 to 100 (at most 1 decimal)'],
     ['sharpen','number',null,/^(?:[0-9]{1,2}(\.[0-9])?)$/,0.5,10,'a number from 0.5 to 10 (at most 1 decimal)'],
     ['bg','text',null,/^(?:[0-9a-f]{6}([0-9a-f]{2})?)$/,false,'a colour as RRGGBB or RRGGBBAA in hex'],
+    ['watermark','text',null,/^(?:[a-z0-9][a-z0-9_-]{0,31})$/,false,'the name of a watermark: a-z, 0-9, _ and -, at most 32 characters'],
 ];
 var BY_NAME = {};
 PARAMETERS.forEach(function (p) { BY_NAME[p[0]] = p; });
@@ -46,6 +49,13 @@ PRESETS.split(' ').forEach(function (p) {
     }
 });
 var PRESET_NAMES = Object.keys(PRESET_PARAMETERS).sort();
+Object.keys(LISTED).forEach(function (name) {
+    try {
+        ALLOWED[name] = Object.keys(JSON.parse(LISTED[name] || '{}')).sort();
+    } catch (e) {
+        ALLOWED[name] = []; // the function refuses to start on it, and names it
+    }
+});
 
 function handler(event) {
     var request = event.request;
@@ -234,7 +244,14 @@ function check(parameter, raw) {
     }
     // text: [.., pattern, whether case matters, description]
     var text = parameter[4] ? raw : raw.toLowerCase();
-    return parameter[3].test(text) ? { value: text } : { error: parameter[5] };
+    if (!parameter[3].test(text)) {
+        return { error: parameter[5] };
+    }
+    var names = ALLOWED[parameter[0]];
+    if (names && names.indexOf(text) < 0) {
+        return { error: names.length ? 'one of ' + names.join(', ') : parameter[5] + ' (this deployment has none)' };
+    }
+    return { value: text };
 }
 
 function negotiate(accept) {

@@ -122,6 +122,13 @@ class SourceUnavailable(OptimizerError):
     retry_after = 1
 
 
+class WatermarkUnavailable(OptimizerError):
+    """The deployment's watermark picture is missing or unreadable: its mistake, not the URL's."""
+
+    status = 500
+    code = "watermark_unavailable"
+
+
 class ResultUnavailable(OptimizerError):
     """A result too large to send could not be stored to be fetched; the client may retry."""
 

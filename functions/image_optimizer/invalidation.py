@@ -11,6 +11,10 @@ CloudFront limits (15 in progress at once), so a message holds at most three ori
 messages are invalidated at once; a burst of uploads waits its turn in the queue, and a refused
 invalidation (too many in progress, throttled) goes back to SQS to be tried again later.
 CloudFront bills every path after the first 1,000 a month: three per original changed.
+
+A replaced watermark picture may be on any image, so its message names the prefix ``""``:
+``/images/*``, one path, every image URL (its results too large for a response are not touched:
+the new picture's results have other keys, so nothing points at the old ones any more).
 """
 
 from __future__ import annotations
@@ -87,10 +91,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if distribution_id is None:
         raise ConfigurationError("the invalidation function needs DISTRIBUTION_ID")
     records = event["Records"]
-    keys = [key for record in records for key in json.loads(record["body"])["keys"]]
+    bodies = [json.loads(record["body"]) for record in records]
+    keys = [key for body in bodies for key in body["keys"]]
+    # A replaced watermark's message names the prefix "" (every image) instead of originals.
+    prefixes = [prefix for body in bodies for prefix in body.get("prefixes", ())]
     reference = f"{context.aws_request_id}-{time.time_ns()}"
     try:
-        invalidation = invalidate(cloudfront(), distribution_id, keys, reference)
+        invalidation = invalidate(cloudfront(), distribution_id, keys, reference, prefixes)
     except (BotoCoreError, ClientError) as error:
         logger.error(
             "invalidation refused; SQS will hand it over again", extra={"reason": str(error)}
@@ -101,7 +108,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         extra={
             "invalidation_id": invalidation,
             "originals": len(set(keys)),
-            "paths": invalidation_paths(keys),
+            "paths": invalidation_paths(keys, prefixes),
         },
     )
     return {"batchItemFailures": []}

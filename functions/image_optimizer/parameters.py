@@ -77,10 +77,19 @@ class Position(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AllowList:
-    """A deployment's list of the values a number may take (``ALLOWED_WIDTHS=320,640``)."""
+    """A deployment's list of the values a parameter may take.
+
+    For a number, a comma-separated list that narrows its range (``ALLOWED_WIDTHS=320,640``);
+    unset, the whole range. For a text, the names of a JSON object (``WATERMARKS``); unset,
+    no name at all.
+    """
 
     variable: str  # the environment variable
     template_parameter: str  # template.yaml's parameter, which sets it and the edge's copy
+
+
+Allowed = frozenset[float] | frozenset[str]
+"""The values an allow-list lets through: numbers, or a text parameter's names."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,7 +105,7 @@ class Parameter:
     choices: tuple[str, ...] = ()  # CHOICE: every accepted word, aliases included, as listed
     aliases: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     neutral: str | None = None  # the canonical value that means the same as leaving it out
-    allow_list: AllowList | None = None  # NUMBER: a deployment may narrow it to listed values
+    allow_list: AllowList | None = None  # the deployment's list of the values it may take
     case_sensitive: bool = False  # TEXT: written as sent rather than in lower case
     expected: str = ""  # how a refusal says what is allowed, where the kind's words do not fit
     spec_field: str | None = None  # the `TransformSpec` field it fills by itself, if any
@@ -124,12 +133,10 @@ class Parameter:
         plural = "s" if self.decimals > 1 else ""
         return f"a number from {self.low:g} to {high:g} (at most {self.decimals} decimal{plural})"
 
-    def canonical(
-        self, raw: str, max_dimension: int, allowed: frozenset[float] | None = None
-    ) -> str:
+    def canonical(self, raw: str, max_dimension: int, allowed: Allowed | None = None) -> str:
         """``raw`` (decoded, as sent) in canonical form, or `InvalidParameter` naming it."""
         if self.kind is Kind.NUMBER:
-            return self._number(raw, max_dimension, allowed)
+            return self._number(raw, max_dimension, allowed)  # type: ignore[arg-type]
         if self.kind is Kind.CHOICE:
             lowered = raw.lower()
             if lowered in self.choices:
@@ -137,8 +144,18 @@ class Parameter:
         else:
             written = raw if self.case_sensitive else raw.lower()
             if _matches(self.pattern, written):
+                if self.allow_list is not None and written not in (allowed or ()):
+                    raise self._not_listed(raw, allowed or frozenset())
                 return written
         raise self.refusal(raw, max_dimension)
+
+    def _not_listed(self, raw: str, names: Allowed) -> InvalidParameter:
+        """A well-formed name the deployment does not list (as the edge words it)."""
+        listed = ", ".join(sorted(map(str, names)))
+        expected = f"one of {listed}" if listed else f"{self.expected} (this deployment has none)"
+        return InvalidParameter(
+            f"{self.name} must be {expected}, got {shown(raw)}", parameter=self.name
+        )
 
     def refusal(self, raw: str, max_dimension: int) -> InvalidParameter:
         return InvalidParameter(
@@ -189,6 +206,7 @@ def _present(_: str) -> bool:
 
 
 _INTEGER = "[0-9]{1,9}"
+WATERMARK_NAME = "[a-z0-9][a-z0-9_-]{0,31}"
 _FRACTION = "[01]|[01]?\\.[0-9]{1,3}"
 
 
@@ -387,6 +405,19 @@ PARAMETERS: tuple[Parameter, ...] = (
         pattern="[0-9a-f]{6}([0-9a-f]{2})?",
         expected="a colour as RRGGBB or RRGGBBAA in hex",
         spec_field="background",
+    ),
+    Parameter(
+        name="watermark",
+        kind=Kind.TEXT,
+        meaning=(
+            "lay the deployment's watermark of this name (`WATERMARKS`) over the image, after "
+            "every other edit"
+        ),
+        values="a name from `WATERMARKS`: a-z, 0-9, `_` and `-`, at most 32, any case",
+        pattern=WATERMARK_NAME,
+        allow_list=AllowList("WATERMARKS", "Watermarks"),
+        expected="the name of a watermark: a-z, 0-9, _ and -, at most 32 characters",
+        spec_field="watermark",
     ),
 )
 

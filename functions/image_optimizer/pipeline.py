@@ -14,6 +14,7 @@ resize   for ``position=entropy|attention`` move the crop to what a small copy s
 colour   alpha flattened (onto ``bg``) where the format has none (before the resize, where it
          is cheaper), CMYK -> sRGB, ICC profile policy, ``grayscale``, padding (with ``bg``)
 filter   ``blur`` then ``sharpen``, on the output's pixels (their sigmas are in them)
+overlay  the watermarks, each scaled once for the output and drawn over every frame
 encode   keep each frame made, then save with the format table's options (every frame, with its
          duration and the loop count, for an animation), no metadata but the colour profile, into
          a buffer that stops the encoder once the output passes the byte limit
@@ -24,7 +25,7 @@ from __future__ import annotations
 import io
 import math
 import time
-from collections.abc import Buffer, Callable, Iterator
+from collections.abc import Buffer, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -61,6 +62,7 @@ from image_optimizer.formats import (
     recognised_input,
 )
 from image_optimizer.geometry import Box, Geometry, Size, plan
+from image_optimizer.overlay import Overlay, Placed, composite
 from image_optimizer.settings import DEFAULT_MAX_ANIMATION_FRAMES
 from image_optimizer.spec import TransformSpec
 
@@ -104,6 +106,7 @@ class _Work:
     max_pixels: int
     max_bytes: float
     max_frames: int
+    overlays: Sequence[Overlay]
     source: Image.Image = field(init=False)  # as opened: its frames are reached with seek()
     image: Image.Image = field(init=False)  # the frame being worked on
     source_format: str = ""
@@ -119,6 +122,7 @@ class _Work:
     frame_count: int = 1  # the frames that go out
     frames: list[Image.Image] = field(default_factory=list)  # made, in order
     durations: list[int] = field(default_factory=list)  # milliseconds a frame
+    placed: list[Placed] | None = None  # the overlays at the output's size, once scaled
     body: bytes = b""
 
 
@@ -398,6 +402,15 @@ def _in_mode(rgba: tuple[int, int, int, int], mode: str) -> tuple[int, ...] | in
     return {"RGBA": rgba, "RGB": rgba[:3], "LA": (grey, rgba[3]), "L": grey}[mode]
 
 
+def _overlay(work: _Work) -> None:
+    """The watermarks, last of the edits, so that nothing blurs, greys or crops them."""
+    if work.placed is None:  # every frame has the same canvas: scale the pictures once
+        canvas = work.geometry.canvas
+        work.placed = [p for o in work.overlays if (p := o.placed(canvas)) is not None]
+    for placed in work.placed:
+        work.image = composite(work.image, placed)
+
+
 def _collect(work: _Work) -> None:
     """The frame is made: keep it, and how long it shows."""
     work.frames.append(work.image)
@@ -493,9 +506,22 @@ _FRAME_STEPS: Steps = (
     ("colour", _grayscale),
     ("filter", _filter),
     ("colour", _pad),
+    ("overlay", _overlay),
     ("encode", _collect),
 )
 _ENCODE_STEPS: Steps = (("encode", _encode),)
+
+
+def _always(_: _Work) -> bool:
+    return True
+
+
+# Steps that only some requests need: the others leave them (and their stage) out of the run,
+# so that Server-Timing lists only the work done.
+_ONLY_WHEN: dict[Callable[[_Work], None], Callable[[_Work], bool]] = {
+    _filter: lambda work: work.spec.blur is not None or work.spec.sharpen is not None,
+    _overlay: lambda work: bool(work.overlays),
+}
 
 
 def render(
@@ -506,6 +532,7 @@ def render(
     deadline: float = math.inf,
     max_bytes: float = math.inf,
     max_frames: int = DEFAULT_MAX_ANIMATION_FRAMES,
+    overlays: Sequence[Overlay] = (),
 ) -> Rendition:
     """Transform one source image; raises `OptimizerError`s that name what was wrong with it.
 
@@ -513,9 +540,10 @@ def render(
     `time.monotonic()` passes ``deadline``: a step already started runs to its end, so the
     caller keeps a margin. An encoder that writes more than ``max_bytes`` is stopped there with
     `OutputTooLarge`. An animation keeps its frames (at most ``max_frames``; all of them
-    together at most ``max_pixels``) when the output format can carry them.
+    together at most ``max_pixels``) when the output format can carry them. ``overlays`` are
+    drawn over it, in order, after every other edit.
     """
-    work = _Work(data, spec, max_pixels, max_bytes, max_frames)
+    work = _Work(data, spec, max_pixels, max_bytes, max_frames, overlays)
     timings: dict[str, float] = {}
 
     def run(steps: Steps) -> None:
@@ -527,10 +555,13 @@ def render(
             timings[stage] = timings.get(stage, 0.0) + (time.perf_counter() - started) * 1000
 
     run(_DECODE_STEPS)
+    frame_steps = tuple(
+        (stage, step) for stage, step in _FRAME_STEPS if _ONLY_WHEN.get(step, _always)(work)
+    )
     for index in range(work.frame_count):
         if index:
             run((("decode", partial(_next_frame, index=index)),))
-        run(_FRAME_STEPS)
+        run(frame_steps)
     run(_ENCODE_STEPS)
     width, height = work.geometry.canvas
     return Rendition(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
@@ -31,6 +31,8 @@ from image_optimizer.results import ResultStore, results_from_settings
 from image_optimizer.settings import ConfigurationError, Settings
 
 EVENT_TYPES = ("Object Created", "Object Deleted")
+WATERMARK_INVALIDATION_MARGIN_SECONDS = 60
+MAX_SQS_DELAY_SECONDS = 900
 
 
 @cache
@@ -97,6 +99,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if purged and configured.invalidation_queue_url:
         try:
             hand_over(configured.invalidation_queue_url, sorted(purged))
+            if watermarks_among(configured, purged):
+                hand_over_every_image(
+                    configured.invalidation_queue_url, configured.watermark_check_seconds
+                )
         except (BotoCoreError, ClientError) as error:  # purge again, and hand over again
             logger.error("handing over for invalidation failed", extra={"reason": str(error)})
             failed.extend(message_id for key in purged for message_id in messages[key])
@@ -112,12 +118,35 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 
+def watermarks_among(configured: Settings, keys: Iterable[str]) -> list[str]:
+    """The watermarks whose picture is one of ``keys``."""
+    changed = set(keys)
+    return sorted(name for name, mark in configured.watermarks.items() if mark.key in changed)
+
+
 def hand_over(queue_url: str, keys: list[str]) -> None:
     """Queue ``keys`` for CloudFront's invalidation: each message the originals of one
     invalidation, as many as CloudFront's limit on wildcard paths in progress allows."""
-    import boto3
-
-    sqs = boto3.client("sqs")
     for start in range(0, len(keys), ORIGINALS_PER_INVALIDATION):
         batch = keys[start : start + ORIGINALS_PER_INVALIDATION]
-        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"keys": batch}))
+        _sqs().send_message(QueueUrl=queue_url, MessageBody=json.dumps({"keys": batch}))
+
+
+def hand_over_every_image(queue_url: str, check_seconds: int) -> None:
+    """Queue the invalidation of every image URL, for a replaced watermark picture: any of
+    them may carry it. It waits until every function has read the new picture (they read it
+    again every ``check_seconds``), and a minute more: an invalidation before that would let
+    CloudFront keep images made with the old one again. Nothing is taken from the cache: the
+    new picture's results have keys of their own."""
+    delay = min(check_seconds + WATERMARK_INVALIDATION_MARGIN_SECONDS, MAX_SQS_DELAY_SECONDS)
+    _sqs().send_message(
+        QueueUrl=queue_url,
+        MessageBody=json.dumps({"keys": [], "prefixes": [""]}),
+        DelaySeconds=delay,
+    )
+
+
+def _sqs() -> Any:  # botocore builds its client classes at run time
+    import boto3
+
+    return boto3.client("sqs")

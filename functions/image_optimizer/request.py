@@ -17,7 +17,15 @@ from urllib.parse import unquote_to_bytes
 
 from image_optimizer.errors import InvalidKey, InvalidParameter
 from image_optimizer.formats import AVIF, OUTPUT_FORMATS, WEBP
-from image_optimizer.parameters import AUTO_FORMAT, BY_NAME, NAMES, PARAMETERS, PRESET, shown
+from image_optimizer.parameters import (
+    AUTO_FORMAT,
+    BY_NAME,
+    NAMES,
+    PARAMETERS,
+    PRESET,
+    Allowed,
+    shown,
+)
 from image_optimizer.spec import TransformSpec
 
 IMAGES_PREFIX = "/images/"
@@ -26,7 +34,7 @@ MAX_QUERY_CHARS = 2048
 _QUALITY = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")  # an Accept q: a plain decimal number
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_NO_LIMITS: Mapping[str, frozenset[float]] = MappingProxyType({})
+_NO_LIMITS: Mapping[str, Allowed] = MappingProxyType({})
 Presets = Mapping[str, Mapping[str, str]]
 """A deployment's presets: name -> its parameters, in canonical form."""
 _NO_PRESETS: Presets = MappingProxyType({})
@@ -36,7 +44,7 @@ def parse_query(
     raw_query: str,
     accept: str | None,
     max_dimension: int,
-    allowed: Mapping[str, frozenset[float]] = _NO_LIMITS,
+    allowed: Mapping[str, Allowed] = _NO_LIMITS,
     extra: tuple[str, ...] = (),
     presets: Presets = _NO_PRESETS,
 ) -> TransformSpec:
@@ -56,7 +64,7 @@ def parse_query(
 def canonical_query(
     params: Mapping[str, str],
     max_dimension: int,
-    allowed: Mapping[str, frozenset[float]] = _NO_LIMITS,
+    allowed: Mapping[str, Allowed] = _NO_LIMITS,
     presets: Presets = _NO_PRESETS,
 ) -> dict[str, str]:
     """The transform's parameters as the CloudFront Function forwards them (before it settles

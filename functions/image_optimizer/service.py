@@ -31,6 +31,7 @@ from image_optimizer.sources import Source, source_from_settings
 from image_optimizer.spec import TransformSpec
 from image_optimizer.timing import Stopwatch
 from image_optimizer.tracing import Spans, no_spans, xray_spans
+from image_optimizer.watermarks import WatermarkPictures
 
 if TYPE_CHECKING:
     from image_optimizer.pipeline import Rendition
@@ -59,10 +60,12 @@ class ImageService:
         max_output_bytes: float = math.inf,
         results: ResultStore | None = None,
         max_frames: int = DEFAULT_MAX_ANIMATION_FRAMES,
+        watermarks: WatermarkPictures | None = None,
     ) -> None:
         self.source = source
         self.cache = cache
         self.results = results
+        self.watermarks = watermarks or WatermarkPictures(source, {})
         self._max_source_pixels = max_source_pixels
         self._spans = spans
         self._max_output_bytes = max_output_bytes
@@ -72,14 +75,21 @@ class ImageService:
     def from_settings(cls, settings: Settings, max_output_bytes: float = math.inf) -> ImageService:
         """``max_output_bytes``: what the caller can send; a larger result goes to the results
         store when the settings name one, else it is `OutputTooLarge`."""
+        source = source_from_settings(settings)
         return cls(
-            source_from_settings(settings),
+            source,
             cache_from_settings(settings),
             max_source_pixels=settings.max_source_pixels,
             spans=xray_spans() if settings.tracing_enabled else no_spans,
             max_output_bytes=max_output_bytes,
             results=results_from_settings(settings),
             max_frames=settings.max_animation_frames,
+            watermarks=WatermarkPictures(
+                source,
+                settings.watermarks,
+                always=settings.watermark_always,
+                check_seconds=settings.watermark_check_seconds,
+            ),
         )
 
     @contextmanager
@@ -92,7 +102,11 @@ class ImageService:
         """The image for ``key`` and ``spec``, made no later than ``deadline`` (monotonic time)."""
         timings = Stopwatch()
         failures_before = self.cache.failures
-        entry = cache_key(key, spec)
+        marks = ()
+        if self.watermarks.names(spec.watermark):
+            with self._stage(timings, "watermark"):  # a read of the source now and then
+                marks = self.watermarks.pictures(spec.watermark)
+        entry = cache_key(key, spec, tuple(mark.identity for mark in marks))
         with self._stage(timings, "cache"):
             image = _still_there(self.cache.get(entry))
         rendition: Rendition | None = None
@@ -123,6 +137,7 @@ class ImageService:
                             deadline=deadline,
                             max_bytes=limit,
                             max_frames=self._max_frames,
+                            overlays=[m.overlay(self._max_source_pixels) for m in marks],
                         )
                     for stage, milliseconds in rendition.timings.items():
                         timings.add(stage, milliseconds)

@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from image_optimizer.errors import InvalidParameter
-from image_optimizer.parameters import BY_NAME, PARAMETERS, PRESET, Parameter
+from image_optimizer.parameters import BY_NAME, PARAMETERS, PRESET, Allowed, Kind, Parameter
 from image_optimizer.request import canonical_query, split_query
+from image_optimizer.watermarks import DEFAULT_CHECK_SECONDS, Watermark, read_watermarks
 
 MEBIBYTE = 1024 * 1024
 DEFAULT_MAX_DIMENSION = 4096
@@ -25,6 +26,9 @@ MIN_SIGNING_SECRET_CHARS = 16  # a shorter HMAC key is guessable; stored secrets
 UNSIGNED_ANY = "any"  # every parameter
 UNSIGNED_PRESETS = "presets"  # a preset and a format only
 UNSIGNED_NONE = "none"  # nothing: every URL is signed
+# A replaced watermark's invalidation waits this long and a minute more, and SQS delays a
+# message by at most 900 seconds.
+MAX_WATERMARK_CHECK_SECONDS = 840
 
 
 class ConfigurationError(ValueError):
@@ -57,10 +61,14 @@ class Settings:
     s3_max_attempts: int = 3
     tracing_enabled: bool = False
     response_margin_ms: int = 1000
-    allowed_values: Mapping[str, frozenset[float]] = field(default_factory=dict)
-    """Allow-lists by parameter name (w, h, q, dpr); one not listed takes its whole range."""
+    allowed_values: Mapping[str, Allowed] = field(default_factory=dict)
+    """Allow-lists by parameter name: w, h, q, dpr (one not listed takes its whole range) and
+    the watermarks' names."""
     presets: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """PRESETS: name -> its parameters in canonical form."""
+    watermarks: Mapping[str, Watermark] = field(default_factory=dict)  # WATERMARKS, by name
+    watermark_always: str | None = None  # the watermark every image gets
+    watermark_check_seconds: int = DEFAULT_CHECK_SECONDS  # how long a picture read is trusted
     unsigned_urls: str = UNSIGNED_ANY  # what a URL without a signature may ask for
     signing_secret: bytes | None = field(default=None, repr=False)
     signing_secret_name: str | None = None  # an SSM parameter or Secrets Manager secret holding it
@@ -86,7 +94,8 @@ class Settings:
         max_dimension, allowed = parameter_limits(env)
         signing = _signing_secret(env)
         signing_name = _optional(env, "SIGNING_SECRET_NAME")
-        presets = read_presets(env, max_dimension)
+        presets = read_presets(env, max_dimension, allowed)
+        watermarks = _watermarks(env)
         return cls(
             source_bucket=bucket,
             source_prefix=_normalise_prefix(env.get("SOURCE_PREFIX", "")),
@@ -136,6 +145,15 @@ class Settings:
             ),
             allowed_values=allowed,
             presets=presets,
+            watermarks=watermarks,
+            watermark_always=_watermark_always(env, watermarks),
+            watermark_check_seconds=_integer(
+                env,
+                "WATERMARK_CHECK_SECONDS",
+                DEFAULT_CHECK_SECONDS,
+                1,
+                MAX_WATERMARK_CHECK_SECONDS,
+            ),
             unsigned_urls=_unsigned_urls(
                 env, signed=bool(signing or signing_name), presets=presets
             ),
@@ -149,16 +167,21 @@ class Settings:
         )
 
 
-def parameter_limits(env: Mapping[str, str]) -> tuple[int, dict[str, frozenset[float]]]:
+def parameter_limits(env: Mapping[str, str]) -> tuple[int, dict[str, Allowed]]:
     """MAX_DIMENSION and the allow-lists by parameter name: what a URL's parameters are held to
-    (by the function, and by ``image-optimizer sign`` before it signs one)."""
+    (by the function, and by ``image-optimizer sign`` before it signs one). A list that is not
+    set is left out: a number then takes its whole range, a text (a name) nothing."""
     max_dimension = _integer(env, "MAX_DIMENSION", DEFAULT_MAX_DIMENSION, 1, 16384)
-    allowed = {
-        parameter.name: values
-        for parameter in PARAMETERS
-        if parameter.allow_list is not None
-        and (values := _number_set(env, parameter, max_dimension))
-    }
+    allowed: dict[str, Allowed] = {}
+    for parameter in PARAMETERS:
+        if parameter.allow_list is None:
+            continue
+        if parameter.kind is Kind.TEXT:
+            values: Allowed = frozenset(_watermarks(env))
+        else:
+            values = _number_set(env, parameter, max_dimension)
+        if values:
+            allowed[parameter.name] = values
     return max_dimension, allowed
 
 
@@ -231,9 +254,13 @@ def _number_set(
     return frozenset(values)
 
 
-def read_presets(env: Mapping[str, str], max_dimension: int) -> dict[str, Mapping[str, str]]:
+def read_presets(
+    env: Mapping[str, str], max_dimension: int, allowed: Mapping[str, Allowed]
+) -> dict[str, Mapping[str, str]]:
     """PRESETS, ``name:query`` items separated by spaces (``card:w=400&h=300 thumb:w=160``),
-    each query checked as a URL's would be."""
+    each query checked as a URL's would be, except that the deployment's own presets may take
+    numbers its allow-lists keep from URLs; names (of watermarks) must be its own."""
+    names = {name: values for name, values in allowed.items() if BY_NAME[name].kind is Kind.TEXT}
     presets: dict[str, Mapping[str, str]] = {}
     for item in env.get("PRESETS", "").split():
         name, _, query = item.partition(":")
@@ -245,12 +272,29 @@ def read_presets(env: Mapping[str, str], max_dimension: int) -> dict[str, Mappin
                 raise ConfigurationError(
                     f"{where} names a preset or a format: the URL's format decides it"
                 )
-            presets[name] = canonical_query(params, max_dimension)
+            presets[name] = canonical_query(params, max_dimension, names)
         except InvalidParameter as error:
             raise ConfigurationError(f"{where}: {error.message}") from None
         if not presets[name]:
             raise ConfigurationError(f"{where} has no parameters: write name:w=400&h=300")
     return presets
+
+
+def _watermarks(env: Mapping[str, str]) -> dict[str, Watermark]:
+    try:
+        return read_watermarks(env.get("WATERMARKS", ""))
+    except ValueError as error:
+        raise ConfigurationError(f"WATERMARKS {error}") from None
+
+
+def _watermark_always(env: Mapping[str, str], watermarks: Mapping[str, Watermark]) -> str | None:
+    name = _optional(env, "WATERMARK_ALWAYS")
+    if name is not None and name not in watermarks:
+        known = ", ".join(sorted(watermarks)) or "none"
+        raise ConfigurationError(
+            f"WATERMARK_ALWAYS must name a watermark of WATERMARKS ({known}), got {name!r}"
+        )
+    return name
 
 
 def _unsigned_urls(env: Mapping[str, str], *, signed: bool, presets: Mapping[str, object]) -> str:

@@ -31,7 +31,7 @@ from types import MappingProxyType
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from image_optimizer.errors import OptimizerError
-from image_optimizer.parameters import AUTO_FORMAT, PRESET, shortest_number
+from image_optimizer.parameters import AUTO_FORMAT, PRESET, Allowed, shortest_number
 from image_optimizer.request import (
     IMAGES_PREFIX,
     Presets,
@@ -50,7 +50,7 @@ SIGNATURE = "s"
 EXPIRES = "expires"
 SIGNING_PARAMETERS = (SIGNATURE, EXPIRES)
 _NEGOTIABLE = (None, "avif", "webp")  # what format=auto may arrive as
-_NO_LIMITS: Mapping[str, frozenset[float]] = MappingProxyType({})
+_NO_LIMITS: Mapping[str, Allowed] = MappingProxyType({})
 _NO_PRESETS: Presets = MappingProxyType({})
 # The forms the CloudFront Function lets through; anything else cannot be a signature we made.
 _SIGNATURE_FORM = re.compile(r"[A-Za-z0-9_-]{1,128}")
@@ -103,7 +103,7 @@ def sign_url(
     expires: int | None = None,
     *,
     max_dimension: int = DEFAULT_MAX_DIMENSION,
-    allowed: Mapping[str, frozenset[float]] = _NO_LIMITS,
+    allowed: Mapping[str, Allowed] = _NO_LIMITS,
     presets: Presets = _NO_PRESETS,
 ) -> str:
     """``url`` (a path such as /images/a.jpg?w=400, or a full URL) with ``s`` (and ``expires``).
@@ -131,7 +131,7 @@ def verify(
     now: float | None = None,
     *,
     max_dimension: int = DEFAULT_MAX_DIMENSION,
-    allowed: Mapping[str, frozenset[float]] = _NO_LIMITS,
+    allowed: Mapping[str, Allowed] = _NO_LIMITS,
     presets: Presets = _NO_PRESETS,
 ) -> int | None:
     """Raise `SignatureRejected` unless the request carries a valid, unexpired signature.

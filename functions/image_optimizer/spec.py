@@ -35,6 +35,7 @@ class TransformSpec:
     blur: float | None = None  # sigma in output pixels
     sharpen: float | None = None  # sigma in output pixels
     background: str | None = None  # "rrggbb" or "rrggbbaa": padding and flattening
+    watermark: str | None = None  # the name of one of the deployment's watermarks
 
     def __post_init__(self) -> None:
         if self.width is None or self.height is None:

@@ -14,12 +14,13 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from image_optimizer import __version__
 from image_optimizer.errors import OptimizerError
+from image_optimizer.parameters import PARAMETERS, PRESET, Kind
 from image_optimizer.settings import (
     ConfigurationError,
     parameter_limits,
@@ -34,7 +35,7 @@ from image_optimizer_cli.lambda_events import (
     response_body,
 )
 from image_optimizer_cli.readable import ReadableStream
-from image_optimizer_cli.samples import SAMPLES, ensure_samples
+from image_optimizer_cli.samples import SAMPLE_WATERMARKS, SAMPLES, ensure_samples
 
 if TYPE_CHECKING:
     from image_optimizer.cache import Cache
@@ -230,7 +231,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     described = _configured_service()
     configured = settings()
-    playground = Playground(described.source, configured.max_dimension, configured.presets)
+    named: dict[str, Iterable[str]] = {PRESET: configured.presets}
+    for parameter in PARAMETERS:  # a name the deployment lists is a choice of them
+        if parameter.kind is Kind.TEXT and parameter.allow_list is not None:
+            named[parameter.name] = map(str, configured.allowed_values.get(parameter.name, ()))
+    playground = Playground(described.source, configured.max_dimension, named)
     routes: list[LocalRoutes] = [playground]
     if isinstance(described.results, FolderResultStore):
         routes.append(ResultFiles(described.results))
@@ -433,7 +438,7 @@ def _sign(args: argparse.Namespace) -> int:
     try:
         key = signing_secret(secret, str(args.secret_file or "SIGNING_SECRET"))
         max_dimension, allowed = parameter_limits(os.environ)
-        presets = read_presets(os.environ, max_dimension)
+        presets = read_presets(os.environ, max_dimension, allowed)
         print(
             sign_url(
                 args.url,
@@ -518,6 +523,7 @@ def _configure_source(source: str | None) -> None:
         os.environ.pop(name, None)
     if source is None:
         os.environ["SOURCE_DIR"] = str(ensure_samples(_samples_folder()))
+        os.environ.setdefault("WATERMARKS", SAMPLE_WATERMARKS)
     elif source.startswith("s3://"):
         bucket, _, prefix = source.removeprefix("s3://").partition("/")
         if not bucket:

@@ -16,7 +16,7 @@ from importlib import resources
 from urllib.parse import unquote, urlsplit
 
 from image_optimizer.errors import OptimizerError
-from image_optimizer.parameters import PARAMETERS, PRESET, Kind, Parameter
+from image_optimizer.parameters import PARAMETERS, Kind, Parameter
 from image_optimizer.settings import DEFAULT_MAX_DIMENSION
 from image_optimizer.sources import Source
 
@@ -39,11 +39,12 @@ class Playground:
         self,
         source: Source,
         max_dimension: int = DEFAULT_MAX_DIMENSION,
-        presets: Iterable[str] = (),
+        names: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
+        """``names``: the deployment's names a text parameter takes (presets, watermarks)."""
         self._source = source
         self._max_dimension = max_dimension
-        self._presets = sorted(presets)
+        self._names = {name: sorted(values) for name, values in (names or {}).items()}
 
     def answer(self, method: str, target: str) -> Answer | None:
         """The playground's answer to a request, or None when the handler should answer it."""
@@ -56,7 +57,7 @@ class Playground:
             name = path.removeprefix("/playground/assets/")
             return _asset(name) if name in ASSETS else _not_found()
         if path == "/playground/parameters":
-            controls = [_control(p, self._max_dimension, self._presets) for p in PARAMETERS]
+            controls = [_control(p, self._max_dimension, self._names) for p in PARAMETERS]
             body = {"parameters": controls}
             return Answer(200, "application/json", json.dumps(body).encode())
         if path == "/playground/images":
@@ -75,15 +76,17 @@ class Playground:
         return None
 
 
-def _control(parameter: Parameter, max_dimension: int, presets: list[str]) -> dict[str, object]:
-    """What the page needs to make a control for ``parameter``; a preset is a choice of the
-    deployment's."""
-    is_preset = parameter.name == PRESET
+def _control(
+    parameter: Parameter, max_dimension: int, names: Mapping[str, list[str]]
+) -> dict[str, object]:
+    """What the page needs to make a control for ``parameter``; a text the deployment names
+    (a preset, a watermark) is a choice of its names."""
+    named = parameter.name in names
     return {
         "name": parameter.name,
-        "kind": Kind.CHOICE.value if is_preset else parameter.kind.value,
+        "kind": Kind.CHOICE.value if named else parameter.kind.value,
         "meaning": parameter.meaning,
-        "choices": presets if is_preset else list(parameter.choices),
+        "choices": names[parameter.name] if named else list(parameter.choices),
         "low": parameter.low,
         "high": parameter.upper(max_dimension),
         "decimals": parameter.decimals,

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
 
+# The samples' badge as a watermark (?watermark=badge), so that the playground can show one.
+SAMPLE_WATERMARKS = '{"badge": {"key": "logos/badge.png", "width": 0.2, "opacity": 0.7}}'
 SAMPLES = ("landscapes/main.jpg", "photos/portrait.jpg", "logos/badge.png", "stickers/orbit.gif")
 ORBIT_FRAMES = 24
 _ORIENTATION_TAG = 0x0112

@@ -7,12 +7,14 @@ const vm = require('node:vm');
 const SOURCE = path.join(__dirname, '..', '..', 'functions', 'edge', 'viewer-request.js');
 
 // `deployment` stands in for the template's parameters: { allowed: { w: [320, 640] },
-// presets: 'card:w=400', unsigned: 'presets', signed: false }, each optional; `file` for the
+// listed: { watermark: '{"logo":{"key":"brand/logo.png"}}' }, presets: 'card:w=400',
+// unsigned: 'presets', signed: false }, each optional; `file` for the
 // function's source (the code as deployed, say).
 function loadHandler(deployment = {}, file = SOURCE) {
     let code = fs.readFileSync(file, 'utf8');
     const values = {
         ALLOWED: deployment.allowed && JSON.stringify(deployment.allowed),
+        LISTED: deployment.listed && JSON.stringify(deployment.listed),
         PRESETS: deployment.presets !== undefined && `'${deployment.presets}'`,
         UNSIGNED_URLS: deployment.unsigned && `'${deployment.unsigned}'`,
         SIGNED: deployment.signed !== undefined && String(deployment.signed),

@@ -50,7 +50,8 @@ class CachedImage:
 class CacheKey:
     """Where one variant of one original lives.
 
-    ``variant`` is the SHA-256 (hex) of ``<version>|<object key>|<canonical spec>``; ``original``
+    ``variant`` is the SHA-256 (hex) of ``<version>|<object key>|<canonical spec>``, followed by
+    ``|<identity>`` of each watermark drawn on it (see `WatermarkPicture.identity`); ``original``
     is the first 32 hex digits of the SHA-256 of the object key alone, shared by all its
     variants, so that a purge finds them (and Redis keeps them in one hash slot).
     """
@@ -59,8 +60,10 @@ class CacheKey:
     variant: str
 
 
-def cache_key(image_key: str, spec: TransformSpec) -> CacheKey:
-    material = f"{CACHE_FORMAT_VERSION}|{image_key}|{spec.canonical()}"
+def cache_key(image_key: str, spec: TransformSpec, watermarks: tuple[str, ...] = ()) -> CacheKey:
+    """``watermarks``: the identities of the pictures drawn on it, so that a result is never
+    shared between two pictures under one name (or a deployment's always-on one and none)."""
+    material = "|".join((CACHE_FORMAT_VERSION, image_key, spec.canonical(), *watermarks))
     return CacheKey(original_of(image_key), hashlib.sha256(material.encode("utf-8")).hexdigest())
 
 
