@@ -10,6 +10,8 @@ RUNTIME := $(VENV)/.runtime-installed
 DEVELOPMENT := $(VENV)/.development-installed
 # terser, which minifies the CloudFront Function for the template (its tests compare the two).
 EDGE_TOOLS := functions/edge/node_modules/.installed
+# Reference implementations the tests compare ours with (ThumbHash's own encoder).
+REFERENCE_TOOLS := tests/reference/node_modules/.installed
 
 .PHONY: help serve test lint format clean prerequisites bench mutants generate
 
@@ -50,7 +52,11 @@ $(EDGE_TOOLS): functions/edge/package-lock.json | prerequisites
 	npm ci --prefix functions/edge --no-audit --no-fund --silent
 	touch $@
 
-test: prerequisites lint $(EDGE_TOOLS)
+$(REFERENCE_TOOLS): tests/reference/package-lock.json | prerequisites
+	npm ci --prefix tests/reference --no-audit --no-fund --silent
+	touch $@
+
+test: prerequisites lint $(EDGE_TOOLS) $(REFERENCE_TOOLS)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Mutation testing (mutmut) of the modules that carry the contract; about 45 minutes on two
@@ -72,6 +78,7 @@ bench: $(DEVELOPMENT) prerequisites
 	taskset -c 0 $(BIN)/python tests/benchmarks/pipeline.py
 	taskset -c 0 $(BIN)/python tests/benchmarks/animation_and_crop.py
 	taskset -c 0 $(BIN)/python tests/benchmarks/edits.py
+	taskset -c 0 $(BIN)/python tests/benchmarks/inputs_and_answers.py
 	taskset -c 0 $(BIN)/python tests/benchmarks/cold_start/cold_start.py
 	taskset -c 0 $(BIN)/python tests/benchmarks/cache_hit.py
 	taskset -c 0 $(BIN)/python tests/benchmarks/purge_designs.py

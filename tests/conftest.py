@@ -17,6 +17,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 from PIL import Image
+from pillow_heif import register_heif_opener
 
 from image_optimizer import app
 from image_optimizer_cli.lambda_events import LocalContext, function_url_event, response_body
@@ -24,6 +25,9 @@ from image_optimizer_cli.samples import SAMPLES, ensure_samples
 from redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
+# The tests read HEIC files themselves (to make references); the service registers it only when
+# a HEIF source arrives, which test_heif checks in a process of its own.
+register_heif_opener()
 CORPUS = ROOT / "tests" / "corpus"  # real-world files; README.md there says whence
 EVENTS = ROOT / "events"
 BUCKET = "test-originals"
@@ -31,7 +35,7 @@ PREFIX = "originals/"
 CORPUS_FILES = sorted(
     path.name
     for path in CORPUS.glob("*")
-    if path.suffix in {".jpg", ".png", ".gif", ".webp", ".avif"}
+    if path.suffix in {".jpg", ".png", ".gif", ".webp", ".avif", ".heic", ".heif"}
 )
 
 
@@ -204,6 +208,8 @@ def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
             "WATERMARKS",
             "WATERMARK_ALWAYS",
             "WATERMARK_CHECK_SECONDS",
+            "FALLBACK_KEY",
+            "CORS_ALLOW_ORIGIN",
         ):
             monkeypatch.delenv(name, raising=False)
         for name, value in variables.items():

@@ -133,3 +133,22 @@ def test_the_edits_benchmark_times_and_scores_each_edit_beside_sharp() -> None:
         assert float(s2_ours) > 60, name
         assert float(s2_sharp) > 50, name
     assert result.stdout.splitlines()[-1].startswith("geometric mean ours/sharp")
+
+
+def test_the_inputs_and_answers_benchmark_prints_both_tables() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "inputs_and_answers.py")],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "BENCH_ROUNDS": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    rows = [line.split()[0] for line in lines if line.startswith(("ours", "libvips,"))]
+    assert rows == ["ours,", "ours,", "libvips,"]
+    assert any(line.startswith("libvips reads the HEIC: ") for line in lines)
+    assert any(line.startswith("sharp reads the HEIC: ") for line in lines)
+    facts = [line.split() for line in lines if line.split()[:1] and "." in line.split()[0]]
+    assert [row[0] for row in facts][-4:] == [
+        "phone-12mp-orient6-icc.jpg", "heic-iphone-turned-icc.heic", "alpha-3mp.png",
+        "animated-earth.gif",
+    ]  # fmt: skip
+    assert all(float(row[1]) > 0 and int(row[4]) > 100 for row in facts[-4:])

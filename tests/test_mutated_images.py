@@ -37,13 +37,30 @@ def encoded_pixels(data: bytes) -> tuple[int, int]:
         return data.index(b"IDAT") + 4, data.rindex(b"IEND") - 4
     if data.startswith(b"RIFF"):  # WebP: past the RIFF header and the first chunk's header
         return 30, len(data)
-    if data[4:8] == b"ftyp":  # AVIF: inside the media data box
-        start = data.index(b"mdat") + 4
-        return start, start + struct.unpack(">I", data[start - 8 : start - 4])[0] - 8
+    if data[4:8] == b"ftyp":  # AVIF and HEIF: inside the media data box
+        return media_data(data)
     if data.startswith(b"GIF"):  # from the first frame's LZW data to the trailer
         tile = Image.open(io.BytesIO(data)).tile[0]
         return tile.offset, len(data) - 1
     raise AssertionError("a corpus file of a format this test does not know")
+
+
+def media_data(data: bytes) -> tuple[int, int]:
+    """Where an ISO base media file's top-level ``mdat`` box keeps its data, found by walking
+    the boxes (a 32-bit size, a 64-bit one when that is 1, or to the end when it is 0)."""
+    position = 0
+    while position + 8 <= len(data):
+        size, kind = struct.unpack_from(">I4s", data, position)
+        header = 8
+        if size == 1:
+            (size,) = struct.unpack_from(">Q", data, position + 8)
+            header = 16
+        elif size == 0:
+            size = len(data) - position
+        if kind == b"mdat":
+            return position + header, position + size
+        position += size
+    raise AssertionError("no mdat box")
 
 
 def mutations(name: str, data: bytes) -> dict[str, bytes]:

@@ -130,6 +130,14 @@ def test_the_samples_watermark_is_a_choice_and_is_drawn(page: Page) -> None:
     expect(page.locator("#error")).to_be_empty()
 
 
+def test_format_json_shows_the_facts_and_their_placeholder(page: Page) -> None:
+    page.select_option("#format", "json")
+    result_for(page, "format=json")
+    expect(page.locator("#result-caption")).to_contain_text('"width":2400,"height":1600')
+    assert page.eval_on_selector("#result", "img => img.src").startswith("data:image/webp")
+    assert natural_width(page, "#result") == 16
+
+
 def test_an_animation_stays_animated_unless_a_still_is_asked(page: Page, base: str) -> None:
     page.select_option("#image", "stickers/orbit.gif")
     page.fill("#w", "160")

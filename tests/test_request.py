@@ -56,7 +56,7 @@ def test_no_parameters_mean_the_source_as_it_is() -> None:
         ("q=high", "q must be an integer from 0 to 100, got 'high'", "q"),
         (
             "format=tiff",
-            "format must be one of jpeg, jpg, png, webp, avif, gif, auto, got 'tiff'",
+            "format must be one of jpeg, jpg, png, webp, avif, gif, auto, json, got 'tiff'",
             "format",
         ),
         (

@@ -602,8 +602,10 @@ def test_viewer_headers_and_tls(resources: dict[str, Any]) -> None:
     security = headers["SecurityHeadersConfig"]
     assert security["ContentTypeOptions"] == {"Override": True}
     assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
-    # The origin never sees format=auto behind the edge function: the policy says it varies.
-    vary = {"Header": "Vary", "Value": "Accept", "Override": False}
+    # The origin never sees format=auto behind the edge function: the policy says it varies,
+    # and with Origin too when the answer to a list of CORS origins depends on it.
+    vary = {"Header": "Vary", "Value": {"Fn::If": ["ListsCorsOrigins", "Accept, Origin", "Accept"]},
+            "Override": True}  # fmt: skip
     assert headers["CustomHeadersConfig"]["Items"] == [vary]
     condition, custom, default = config["ViewerCertificate"]["Fn::If"]
     assert condition == "HasCustomDomain"
@@ -611,6 +613,29 @@ def test_viewer_headers_and_tls(resources: dict[str, Any]) -> None:
     assert custom["SslSupportMethod"] == "sni-only"
     assert custom["AcmCertificateArn"] == {"Ref": "CertificateArn"}
     assert default == {"CloudFrontDefaultCertificate": True}
+
+
+def test_cors_is_one_parameter_for_cloudfront_and_the_function(
+    source: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    parameter = source["Parameters"]["CorsAllowOrigin"]
+    assert parameter["Default"] == ""
+    pattern = re.compile(parameter["AllowedPattern"])
+    for value in ("", "*", "https://a.example.com", "https://a.example.com,http://localhost:3000"):
+        assert pattern.fullmatch(value), value
+    for value in ("a.example.com", "https://a.example.com/", "*,https://a.example.com"):
+        assert not pattern.fullmatch(value), value
+    config = resources["SecurityHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    condition, cors, absent = config["CorsConfig"]["Fn::If"]
+    assert (condition, absent) == ("AllowsCors", {"Ref": "AWS::NoValue"})
+    assert cors["AccessControlAllowOrigins"]["Items"] == {
+        "Fn::Split": [",", {"Ref": "CorsAllowOrigin"}]
+    }
+    assert cors["OriginOverride"] is True
+    assert cors["AccessControlAllowCredentials"] is False
+    variables = resources["ImageOptimizerFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["CORS_ALLOW_ORIGIN"] == {"Ref": "CorsAllowOrigin"}
+    assert variables["FALLBACK_KEY"] == {"Ref": "FallbackKey"}
 
 
 def test_origin_shield_is_on_by_default_in_the_stacks_region(

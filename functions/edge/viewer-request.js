@@ -20,7 +20,7 @@ var PARAMETERS = [
     ['w','number',null,/^(?:[0-9]{1,9})$/,1,MAX_DIMENSION,'an integer from 1 to ' + MAX_DIMENSION],
     ['h','number',null,/^(?:[0-9]{1,9})$/,1,MAX_DIMENSION,'an integer from 1 to ' + MAX_DIMENSION],
     ['q','number',null,/^(?:[0-9]{1,9})$/,0,100,'an integer from 0 to 100'],
-    ['format','choice',null,['jpeg','jpg','png','webp','avif','gif','auto'],{'jpg':'jpeg'},null],
+    ['format','choice',null,['jpeg','jpg','png','webp','avif','gif','auto','json'],{'jpg':'jpeg'},null],
     ['fit','choice',null,['cover','contain','fill','inside','outside'],{},null],
     ['position','choice',null,['center','top','bottom','left','right','top-left','top-right','bottom-left','bottom-right','entropy','attention'],{},null],
     ['fx','number',null,/^(?:[01]|[01]?\.[0-9]{1,3})$/,0,1,'a number from 0 to 1 (at most 3 decimals)'],

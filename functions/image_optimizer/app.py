@@ -36,7 +36,7 @@ from image_optimizer.request import (
     transform_spec,
 )
 from image_optimizer.service import ImageService, Served
-from image_optimizer.settings import UNSIGNED_NONE, Settings
+from image_optimizer.settings import UNSIGNED_NONE, ConfigurationError, Settings
 from image_optimizer.signing import SIGNING_PARAMETERS, check_unsigned, stored_secret, verify
 
 ALLOWED_METHODS = ("GET", "HEAD")
@@ -146,7 +146,28 @@ def respond(request: Request, context: LambdaContext, record: RequestRecord) -> 
         internal = OptimizerError("something went wrong on our side; it has been logged")
         record.error = internal
         response = _error_response(internal)
+    if request.path.startswith(IMAGES_PREFIX):
+        _allow_origin(response, request.headers.get("origin"))
     return response.for_lambda(head=request.method == "HEAD")
+
+
+def _allow_origin(response: Response, origin: str | None) -> None:
+    """CORS_ALLOW_ORIGIN's header on an image answer (errors included, so that a page's script
+    can read why), for a canvas or ``crossorigin`` to use the image. With a list, the answer
+    depends on the request's Origin, and says so."""
+    try:
+        allowed = settings().cors_allow_origin
+    except ConfigurationError:
+        return  # the answer is already the 500 that says so
+    if not allowed:
+        return
+    if allowed == ("*",):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return
+    if origin in allowed:
+        response.headers["Access-Control-Allow-Origin"] = origin
+    vary = response.headers.get("Vary")
+    response.headers["Vary"] = f"{vary}, Origin" if vary else "Origin"
 
 
 def _route(request: Request, context: LambdaContext, record: RequestRecord) -> Response:
@@ -216,6 +237,13 @@ def _image_response(
     served: Served, cache_control: str, *, vary_accept: bool, if_none_match: str | None
 ) -> Response:
     image = served.image
+    status = HTTPStatus.OK
+    if served.missing:  # the fallback image: a 404 for monitoring, kept as briefly as one
+        status, cache_control, if_none_match = (
+            HTTPStatus.NOT_FOUND,
+            CLIENT_ERROR_CACHE_CONTROL,
+            None,
+        )
     headers = {"X-Cache": served.cache_status, "Server-Timing": _server_timing(served)}
     if vary_accept:
         headers["Vary"] = "Accept"
@@ -234,7 +262,7 @@ def _image_response(
     if _matches(if_none_match, image.etag):
         return Response(HTTPStatus.NOT_MODIFIED, headers)
     headers.update({"Content-Type": image.content_type, "Content-Length": str(len(image.body))})
-    return Response(HTTPStatus.OK, headers, image.body)
+    return Response(status, headers, image.body)
 
 
 def _lasting_at_most(cache_control: str, seconds: int) -> str:

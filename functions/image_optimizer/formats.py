@@ -81,6 +81,9 @@ OUTPUT_FORMATS: MappingProxyType[str, OutputFormat] = MappingProxyType(
 )
 """Every accepted value of the ``format`` parameter (aliases included) -> its format."""
 
+FACTS = OutputFormat("json", "", "application/json", (), None)
+"""Not an image: ``format=json``'s answer, the facts about one (see `image_optimizer.facts`)."""
+
 
 @dataclass(frozen=True, slots=True)
 class InputFormat:
@@ -98,6 +101,18 @@ class InputFormat:
         return any(data[at : at + len(magic)] == magic for at, magic in self.signatures)
 
 
+# iPhone photos and other HEVC-coded HEIF files (by their ftyp brands); browsers cannot show them.
+HEIF = InputFormat(
+    "HEIC/HEIF",
+    "HEIF",
+    ("HEIF",),
+    tuple(
+        (4, b"ftyp" + brand)
+        for brand in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+    ),
+    None,
+)
+
 INPUT_FORMATS: tuple[InputFormat, ...] = (
     # The JPEG decoder reports multi-picture phone photos as "MPO"; they become JPEG.
     InputFormat("JPEG", "JPEG", ("JPEG", "MPO"), ((0, b"\xff\xd8\xff"),), JPEG),
@@ -105,6 +120,7 @@ INPUT_FORMATS: tuple[InputFormat, ...] = (
     InputFormat("WebP", "WEBP", ("WEBP",), ((0, b"RIFF"),), WEBP),
     InputFormat("GIF", "GIF", ("GIF",), ((0, b"GIF87a"), (0, b"GIF89a")), GIF),
     InputFormat("AVIF", "AVIF", ("AVIF",), ((4, b"ftypavif"), (4, b"ftypavis")), AVIF),
+    HEIF,
 )
 
 DECODERS: tuple[str, ...] = tuple(fmt.decoder for fmt in INPUT_FORMATS)

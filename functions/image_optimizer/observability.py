@@ -65,6 +65,8 @@ class RequestRecord:
             )
             if served.cache_errors:
                 record["cache_errors"] = served.cache_errors
+            if served.missing:
+                record["fallback"] = True  # the original is missing; FALLBACK_KEY was served
             rendition = served.rendition
             if rendition is not None and served.source_bytes is not None:
                 saved = served.source_bytes - image.size

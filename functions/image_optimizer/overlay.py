@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from image_optimizer.formats import DECODERS
+from image_optimizer.decoders import decoders_for
 from image_optimizer.geometry import Size
 from image_optimizer.watermarks import Watermark
 
@@ -60,7 +60,7 @@ def decoded(data: bytes, watermark: Watermark, max_pixels: int) -> Overlay:
     """The picture as RGBA with the watermark's opacity in its alpha; `ValueError` when the
     bytes are no image this service reads, or one of more than ``max_pixels``."""
     try:
-        image = Image.open(io.BytesIO(data), formats=DECODERS)
+        image = Image.open(io.BytesIO(data), formats=decoders_for(data))
         if image.width * image.height > max_pixels:
             raise ValueError(f"the picture has more than {max_pixels} pixels")
         picture = image.convert("RGBA")

@@ -29,6 +29,7 @@ from image_optimizer.formats import OUTPUT_FORMATS
 
 SHOWN_VALUE_CHARS = 40
 AUTO_FORMAT = "auto"
+FACTS_FORMAT = "json"  # the facts about the image and a placeholder, instead of the image
 
 
 class Kind(StrEnum):
@@ -261,9 +262,12 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         name="format",
         kind=Kind.CHOICE,
-        meaning="output format",
-        values="`jpeg` (alias `jpg`), `png`, `webp`, `avif`, `gif`, `auto`",
-        choices=(*OUTPUT_FORMATS, AUTO_FORMAT),
+        meaning=(
+            "output format; `json`: the image's size, format and colour and a placeholder, "
+            "instead of the image"
+        ),
+        values="`jpeg` (alias `jpg`), `png`, `webp`, `avif`, `gif`, `auto`, `json`",
+        choices=(*OUTPUT_FORMATS, AUTO_FORMAT, FACTS_FORMAT),
         aliases=MappingProxyType(
             {alias: fmt.name for alias, fmt in OUTPUT_FORMATS.items() if alias != fmt.name}
         ),

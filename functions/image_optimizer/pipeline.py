@@ -44,6 +44,7 @@ from PIL import (  # noqa: F401 (the plugins are imported for their registration
 )
 
 from image_optimizer import colour, orientation, smartcrop
+from image_optimizer.decoders import decoders_for
 from image_optimizer.errors import (
     CorruptImage,
     ImageTooLarge,
@@ -54,7 +55,6 @@ from image_optimizer.errors import (
     UnsupportedImage,
 )
 from image_optimizer.formats import (
-    DECODERS,
     GIF,
     SUPPORTED_INPUTS,
     OutputFormat,
@@ -127,22 +127,28 @@ class _Work:
 
 
 def _open(work: _Work) -> None:
+    work.source = work.image = opened(work.data, work.max_pixels)
+
+
+def opened(data: bytes, max_pixels: int) -> Image.Image:
+    """The source as Pillow opens it (its header read, no pixel decoded), by the input formats'
+    decoders only; `OptimizerError`s when it is none of them, damaged or too large."""
     try:
-        image = Image.open(io.BytesIO(work.data), formats=DECODERS)
+        image = Image.open(io.BytesIO(data), formats=decoders_for(data))
     except Image.DecompressionBombError:
-        raise _too_many_pixels(work.max_pixels) from None
+        raise _too_many_pixels(max_pixels) from None
     except Exception:
         # Reading a header of hostile bytes fails in many ways (truncated reads, text chunks
         # that inflate past Pillow's limit, ...): each is a bad source, never a fault of ours.
-        if recognised_input(work.data) is not None:
+        if recognised_input(data) is not None:
             raise CorruptImage("the source image is damaged and cannot be read") from None
         raise UnsupportedImage(
             f"the source is not an image in a supported format ({SUPPORTED_INPUTS})"
         ) from None
     width, height = image.size
-    if width * height > work.max_pixels:
-        raise _too_many_pixels(work.max_pixels)
-    work.source = work.image = image
+    if width * height > max_pixels:
+        raise _too_many_pixels(max_pixels)
+    return image
 
 
 def _inspect(work: _Work) -> None:
@@ -159,12 +165,12 @@ def _inspect(work: _Work) -> None:
     work.source_size = orientation.displayed_size(image.size, work.orientation)
     _settle(work, plan(work.source_size, work.spec))
     work.output = work.spec.output_format or default_output_format(
-        work.source_format, _has_alpha(image)
+        work.source_format, has_alpha(image)
     )
     frames = 1
     if work.output.animates and not work.spec.still:  # a still needs no count
-        with _decoding(work.max_pixels):
-            frames = _frames_up_to(image, work.max_frames + 1)
+        with decoding(work.max_pixels):
+            frames = frames_up_to(image, work.max_frames + 1)
     if frames > 1:
         if frames > work.max_frames:
             raise TooManyFrames(
@@ -184,9 +190,11 @@ def _inspect(work: _Work) -> None:
         raise OutputTooLarge.costly(work.output.name.upper(), output_pixels, work.output.max_pixels)
 
 
-def _frames_up_to(image: Image.Image, limit: int) -> int:
+def frames_up_to(image: Image.Image, limit: int) -> int:
     """The source's frames, counted no further than ``limit``: a GIF says how many it has only
     by being read to its end (a million 1x1 frames took seconds just to count)."""
+    if image.format == "HEIF":
+        return 1  # a HEIF file's images are a burst or a collection, never an animation
     if image.format != "GIF":
         return int(getattr(image, "n_frames", 1))  # WebP and AVIF say in their header
     count = 1
@@ -240,7 +248,7 @@ def _settle(work: _Work, geometry: Geometry) -> None:
 
 def _next_frame(work: _Work, index: int) -> None:
     """The animation's frame ``index``, as the whole canvas (Pillow applies the disposal)."""
-    with _decoding(work.max_pixels):
+    with decoding(work.max_pixels):
         work.source.seek(index)
         work.source.load()
     work.image = work.source.convert("RGBA")  # a copy: the source seeks on, the frames stay
@@ -253,12 +261,12 @@ def _load(work: _Work) -> None:
 
 
 def _load_strictly(image: Image.Image, max_pixels: int) -> None:
-    with _decoding(max_pixels):
+    with decoding(max_pixels):
         image.load()
 
 
 @contextmanager
-def _decoding(max_pixels: int) -> Iterator[None]:
+def decoding(max_pixels: int) -> Iterator[None]:
     """Errors of a decoder reading the source (seeking to a frame, loading its pixels) as what
     they are: the source's fault, never ours."""
     try:
@@ -282,7 +290,7 @@ def _normalise_mode(work: _Work) -> None:
     elif image.mode == "1":
         work.image = image.convert("L")
     else:  # P, PA, and anything else a decoder may hand over
-        work.image = image.convert("RGBA" if _has_alpha(image) else "RGB")
+        work.image = image.convert("RGBA" if has_alpha(image) else "RGB")
 
 
 def _flatten(work: _Work) -> None:
@@ -481,7 +489,7 @@ def _reduction(crop: Box, target: Size) -> float:
     return min((crop[2] - crop[0]) / target[0], (crop[3] - crop[1]) / target[1])
 
 
-def _has_alpha(image: Image.Image) -> bool:
+def has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
 
 

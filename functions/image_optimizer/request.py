@@ -20,6 +20,7 @@ from image_optimizer.formats import AVIF, OUTPUT_FORMATS, WEBP
 from image_optimizer.parameters import (
     AUTO_FORMAT,
     BY_NAME,
+    FACTS_FORMAT,
     NAMES,
     PARAMETERS,
     PRESET,
@@ -129,6 +130,8 @@ def transform_spec(
             (candidate for candidate in (AVIF, WEBP) if accepts(accept, candidate.mime_type)),
             None,
         )
+    elif fmt == FACTS_FORMAT:
+        fields["facts"] = True
     elif fmt is not None:
         fields["output_format"] = OUTPUT_FORMATS[fmt]
     return TransformSpec(**fields)

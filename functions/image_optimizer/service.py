@@ -24,14 +24,14 @@ from image_optimizer.cache import (
     cache_from_settings,
     cache_key,
 )
-from image_optimizer.errors import TimeBudgetExceeded
+from image_optimizer.errors import ImageNotFound, TimeBudgetExceeded
 from image_optimizer.results import RESULTS_PATH, ResultStore, results_from_settings
 from image_optimizer.settings import DEFAULT_MAX_ANIMATION_FRAMES, Settings
 from image_optimizer.sources import Source, source_from_settings
 from image_optimizer.spec import TransformSpec
 from image_optimizer.timing import Stopwatch
 from image_optimizer.tracing import Spans, no_spans, xray_spans
-from image_optimizer.watermarks import WatermarkPictures
+from image_optimizer.watermarks import WatermarkPicture, WatermarkPictures
 
 if TYPE_CHECKING:
     from image_optimizer.pipeline import Rendition
@@ -47,6 +47,7 @@ class Served:
     cache_errors: int = 0  # cache calls that failed during this request
     rendition: Rendition | None = None  # on a miss: how the image was made
     source_bytes: int | None = None  # on a miss: the size of the original
+    missing: bool = False  # the original is missing: this is the fallback image, made as asked
 
 
 class ImageService:
@@ -61,11 +62,13 @@ class ImageService:
         results: ResultStore | None = None,
         max_frames: int = DEFAULT_MAX_ANIMATION_FRAMES,
         watermarks: WatermarkPictures | None = None,
+        fallback_key: str | None = None,
     ) -> None:
         self.source = source
         self.cache = cache
         self.results = results
         self.watermarks = watermarks or WatermarkPictures(source, {})
+        self._fallback_key = fallback_key
         self._max_source_pixels = max_source_pixels
         self._spans = spans
         self._max_output_bytes = max_output_bytes
@@ -90,6 +93,7 @@ class ImageService:
                 always=settings.watermark_always,
                 check_seconds=settings.watermark_check_seconds,
             ),
+            fallback_key=settings.fallback_key,
         )
 
     @contextmanager
@@ -99,11 +103,30 @@ class ImageService:
             yield
 
     def serve(self, key: str, spec: TransformSpec, deadline: float = math.inf) -> Served:
-        """The image for ``key`` and ``spec``, made no later than ``deadline`` (monotonic time)."""
+        """The image for ``key`` and ``spec``, made no later than ``deadline`` (monotonic time).
+
+        When ``key`` is missing and the deployment has a fallback image, that image made with
+        ``spec`` instead, marked `Served.missing` (its variants are the fallback's own cache
+        entries, so a purge of the fallback reaches them); when the fallback is missing too,
+        the original's `ImageNotFound`."""
+        try:
+            return self._serve(key, spec, deadline)
+        except ImageNotFound:
+            if self._fallback_key is None or key == self._fallback_key:
+                raise
+            try:
+                fallback = self._serve(self._fallback_key, spec, deadline)
+            except ImageNotFound:
+                pass
+            else:
+                return replace(fallback, key=key, missing=True)
+            raise
+
+    def _serve(self, key: str, spec: TransformSpec, deadline: float) -> Served:
         timings = Stopwatch()
         failures_before = self.cache.failures
         marks = ()
-        if self.watermarks.names(spec.watermark):
+        if not spec.facts and self.watermarks.names(spec.watermark):  # facts carry none
             with self._stage(timings, "watermark"):  # a read of the source now and then
                 marks = self.watermarks.pictures(spec.watermark)
         entry = cache_key(key, spec, tuple(mark.identity for mark in marks))
@@ -122,23 +145,8 @@ class ImageService:
                     with self._stage(timings, "fetch"):
                         data = self.source.fetch(key)
                     source_bytes = len(data)
-                    # Pillow is imported by the first miss, not with the handler: a cache hit
-                    # has no use for it (~50 ms of a container's start on the benchmark machine).
-                    from image_optimizer.pipeline import render
-
-                    # With a results store any size can be delivered; without, the encoder is
-                    # stopped as soon as its output passes what the caller can send.
-                    limit = math.inf if self.results is not None else self._max_output_bytes
                     with self._spans("transform"):  # the pipeline times its own stages
-                        rendition = render(
-                            data,
-                            spec,
-                            max_pixels=self._max_source_pixels,
-                            deadline=deadline,
-                            max_bytes=limit,
-                            max_frames=self._max_frames,
-                            overlays=[m.overlay(self._max_source_pixels) for m in marks],
-                        )
+                        rendition = self._made(data, spec, deadline, marks)
                     for stage, milliseconds in rendition.timings.items():
                         timings.add(stage, milliseconds)
                     image = _cacheable(rendition)
@@ -158,6 +166,34 @@ class ImageService:
             cache_errors=self.cache.failures - failures_before,
             rendition=rendition,
             source_bytes=source_bytes,
+        )
+
+    def _made(
+        self,
+        data: bytes,
+        spec: TransformSpec,
+        deadline: float,
+        marks: tuple[WatermarkPicture, ...],
+    ) -> Rendition:
+        """The image made from the source's ``data``, or the facts about it (format=json).
+        Pillow is imported by the first miss, not with the handler: a cache hit has no use for
+        it (~50 ms of a container's start on the benchmark machine)."""
+        if spec.facts:
+            from image_optimizer.facts import describe
+
+            return describe(data, max_pixels=self._max_source_pixels, max_frames=self._max_frames)
+        from image_optimizer.pipeline import render
+
+        # With a results store any size can be delivered; without, the encoder is stopped as
+        # soon as its output passes what the caller can send.
+        return render(
+            data,
+            spec,
+            max_pixels=self._max_source_pixels,
+            deadline=deadline,
+            max_bytes=math.inf if self.results is not None else self._max_output_bytes,
+            max_frames=self._max_frames,
+            overlays=[mark.overlay(self._max_source_pixels) for mark in marks],
         )
 
 

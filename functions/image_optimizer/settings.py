@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from image_optimizer.errors import InvalidParameter
+from image_optimizer.errors import InvalidKey, InvalidParameter
 from image_optimizer.parameters import BY_NAME, PARAMETERS, PRESET, Allowed, Kind, Parameter
-from image_optimizer.request import canonical_query, split_query
+from image_optimizer.request import canonical_query, parse_key, split_query
 from image_optimizer.watermarks import DEFAULT_CHECK_SECONDS, Watermark, read_watermarks
 
 MEBIBYTE = 1024 * 1024
@@ -75,6 +75,8 @@ class Settings:
     results_bucket: str | None = None  # where results too large for a response are kept
     results_dir: str | None = None  # the same, a local folder
     results_days: int = 7  # how long the bucket keeps them (its lifecycle rule)
+    fallback_key: str | None = None  # the image answered (with a 404) for a missing original
+    cors_allow_origin: tuple[str, ...] = ()  # ("*",) or the origins that may read the images
     invalidation_queue_url: str | None = None  # where purged originals go for CloudFront
     distribution_id: str | None = None  # the CloudFront distribution that purges invalidate
 
@@ -162,6 +164,8 @@ class Settings:
             results_bucket=_optional(env, "RESULTS_BUCKET"),
             results_dir=_results_dir(env),
             results_days=_integer(env, "RESULTS_DAYS", defaults.results_days, 1, 3650),
+            fallback_key=_fallback_key(env),
+            cors_allow_origin=_cors_allow_origin(env),
             invalidation_queue_url=_optional(env, "INVALIDATION_QUEUE_URL"),
             distribution_id=_optional(env, "DISTRIBUTION_ID"),
         )
@@ -278,6 +282,35 @@ def read_presets(
         if not presets[name]:
             raise ConfigurationError(f"{where} has no parameters: write name:w=400&h=300")
     return presets
+
+
+def _fallback_key(env: Mapping[str, str]) -> str | None:
+    key = _optional(env, "FALLBACK_KEY")
+    if key is not None:
+        try:
+            parse_key(key, percent_encoded=False)
+        except InvalidKey as error:
+            raise ConfigurationError(f"FALLBACK_KEY: {error.message}") from None
+    return key
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def _cors_allow_origin(env: Mapping[str, str]) -> tuple[str, ...]:
+    """CORS_ALLOW_ORIGIN: ``*``, or origins (scheme, host and port, as browsers send them in
+    Origin) separated by commas."""
+    raw = env.get("CORS_ALLOW_ORIGIN", "").strip()
+    if raw in ("", "*"):
+        return (raw,) if raw else ()
+    origins = tuple(item.strip() for item in raw.split(","))
+    for origin in origins:
+        if not _ORIGIN.fullmatch(origin):
+            raise ConfigurationError(
+                "CORS_ALLOW_ORIGIN must be * or origins such as https://www.example.com, "
+                f"separated by commas; got {origin!r}"
+            )
+    return origins
 
 
 def _watermarks(env: Mapping[str, str]) -> dict[str, Watermark]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from image_optimizer.formats import OutputFormat
+from image_optimizer.formats import FACTS, OutputFormat
 from image_optimizer.parameters import PARAMETERS, Fit, Position
 
 _LOSSLESS_QUALITY = "default"
@@ -36,8 +36,15 @@ class TransformSpec:
     sharpen: float | None = None  # sigma in output pixels
     background: str | None = None  # "rrggbb" or "rrggbbaa": padding and flattening
     watermark: str | None = None  # the name of one of the deployment's watermarks
+    facts: bool = False  # format=json: the facts about the source, whatever else is asked
 
     def __post_init__(self) -> None:
+        if self.facts:
+            # The facts describe the source, which no other parameter changes: one entry.
+            for name, default in _DEFAULTS.items():
+                if name != "facts":
+                    object.__setattr__(self, name, default)
+            return
         if self.width is None or self.height is None:
             # With one side or none, every fit gives the same image, and nothing is cropped.
             object.__setattr__(self, "fit", Fit.COVER)
@@ -88,6 +95,8 @@ class TransformSpec:
         keep their form.
         """
         fmt = self.output_format.name if self.output_format else "source"
+        if self.facts:
+            fmt = FACTS.name
         quality = _LOSSLESS_QUALITY if self.quality is None else str(self.quality)
         text = f"w={self.width or ''}&h={self.height or ''}&fit={self.fit}&format={fmt}&q={quality}"
         for parameter in _WRITTEN_WHEN_SET:

@@ -78,7 +78,7 @@ test('values the Lambda refuses get the same 400 here', () => {
         [[['w', '0']], "w must be an integer from 1 to 4096, got '0'", 'w'],
         [[['h', '4097']], "h must be an integer from 1 to 4096, got '4097'", 'h'],
         [[['q', '200']], "q must be an integer from 0 to 100, got '200'", 'q'],
-        [[['format', 'tiff']], "format must be one of jpeg, jpg, png, webp, avif, gif, auto, got 'tiff'", 'format'],
+        [[['format', 'tiff']], "format must be one of jpeg, jpg, png, webp, avif, gif, auto, json, got 'tiff'", 'format'],
         [[['fit', 'zoom']], "fit must be one of cover, contain, fill, inside, outside, got 'zoom'", 'fit'],
         [[['w', '1'], ['w', '2']], 'w is given more than once', 'w'],
         [[['q', '']], 'q is empty; give it a value or leave it out', 'q'],

@@ -73,16 +73,19 @@ async function load(img, url) {
     const error = JSON.parse(await blob.text()).error;
     throw new Error(`${response.status} ${error.code}: ${error.message}`);
   }
+  // format=json: the facts, shown through their placeholder (a data URL).
+  const facts = response.headers.get('Content-Type') === 'application/json'
+    ? JSON.parse(await blob.text()) : null;
   const previous = shownUrls.get(img);
-  const objectUrl = URL.createObjectURL(blob);
+  const objectUrl = facts ? facts.placeholder : URL.createObjectURL(blob);
   shownUrls.set(img, objectUrl);
   await new Promise((resolve, reject) => {
     img.onload = resolve;
     img.onerror = () => reject(new Error('the browser could not show this image'));
     img.src = objectUrl;
   });
-  if (previous) URL.revokeObjectURL(previous);
-  return { bytes: blob.size, headers: response.headers };
+  if (previous && previous.startsWith('blob:')) URL.revokeObjectURL(previous);
+  return { bytes: blob.size, headers: response.headers, facts };
 }
 
 function describe(img, bytes) {
@@ -105,9 +108,11 @@ async function showOriginal() {
 async function showResult() {
   const url = imageUrl();
   $('url').value = new URL(url, window.location.href).href;
-  const { bytes, headers } = await load($('result'), url);
+  const { bytes, headers, facts } = await load($('result'), url);
   $('result').dataset.url = url;
-  $('result-caption').textContent = `result: ${describe($('result'), bytes)}${saving(bytes)}`;
+  $('result-caption').textContent = facts
+    ? `facts (placeholder shown): ${JSON.stringify({ ...facts, placeholder: undefined })}`
+    : `result: ${describe($('result'), bytes)}${saving(bytes)}`;
   const list = $('headers');
   list.replaceChildren();
   for (const name of ['Content-Type', 'X-Cache', 'Server-Timing', 'ETag']) {
