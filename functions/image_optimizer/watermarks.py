@@ -20,7 +20,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from image_optimizer.errors import (
@@ -94,11 +94,9 @@ def _watermark(name: str, placement: object) -> Watermark:
         check, expected = _CHECKS[setting]
         if not check(value):
             raise ValueError(f"{name!r}'s {setting} must be {expected}, got {value!r}")
-    values = {**placement, "position": Position(placement.get("position", "bottom-right"))}
-    return Watermark(name=name, **{k: v for k, v in values.items() if k in _FIELDS})
-
-
-_FIELDS = {spec_field.name for spec_field in fields(Watermark)}
+    if "position" in placement:
+        placement = {**placement, "position": Position(placement["position"])}
+    return Watermark(name=name, **placement)
 
 
 def _number(value: object) -> bool:

@@ -13,12 +13,9 @@ faster than sharp.
 
 from __future__ import annotations
 
-import base64
 import io
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -31,6 +28,7 @@ from scipy.ndimage import gaussian_filter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pipeline import ssim, ssimulacra2
+from sharp_peer import Sharp
 
 from image_optimizer.overlay import decoded
 from image_optimizer.pipeline import render
@@ -39,7 +37,6 @@ from image_optimizer.watermarks import Watermark
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "corpus"
-NODE = Path(__file__).resolve().parent / "cold_start" / "node"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
 WIDTH = 800
 PHOTO = CORPUS / "flickr-6mp.jpg"
@@ -127,48 +124,12 @@ SHARP_JOB = {
 }  # fmt: skip
 
 
-class Sharp:
-    """The Node peer (cold_start/node/edits.js), one process for the whole run."""
-
-    def __init__(self, logo_path: Path) -> None:
-        if not (NODE / "node_modules" / "sharp").is_dir():
-            subprocess.run(
-                ["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=NODE, check=True
-            )
-        self._logo = logo_path
-        self._process = subprocess.Popen(
-            ["node", str(NODE / "edits.js")],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "UV_THREADPOOL_SIZE": "1"},
-        )
-
-    def run(self, job: Job, placement: tuple[int, int, int]) -> tuple[float, bytes]:
-        mark_width, left, top = placement
-        request = {
-            "job": SHARP_JOB[job.name], "input": str(job.source), "width": WIDTH,
-            "logo": str(self._logo), "markWidth": mark_width, "left": left, "top": top,
-        }  # fmt: skip
-        assert self._process.stdin
-        assert self._process.stdout
-        self._process.stdin.write(json.dumps(request) + "\n")
-        self._process.stdin.flush()
-        answer = json.loads(self._process.stdout.readline())
-        return float(answer["ms"]), base64.b64decode(answer["output"])
-
-    def close(self) -> None:
-        assert self._process.stdin
-        self._process.stdin.close()
-        self._process.wait(timeout=10)
-
-
 def main() -> int:
     logo = logo_picture()
     logo_path = Path(os.environ.get("TMPDIR", "/tmp")) / "image-optimizer-bench-logo.png"
     logo_path.write_bytes(_png(logo))
     overlay = decoded(_png(logo), MARK, 10**9)  # read once per container
-    sharp = Sharp(logo_path)
+    sharp = Sharp()
     print(
         f"edits benchmark: photo -> {WIDTH} px JPEG q80, median of {ROUNDS} after a warm-up, "
         "one core, bytes in -> bytes out"
@@ -198,13 +159,18 @@ def main() -> int:
             placed = overlay.placed(size)
             assert placed is not None
             placement = (placed.picture.width, *placed.offset)
-            sharp.run(job, placement)  # warm-up
+            request = {
+                "job": SHARP_JOB[job.name], "input": str(job.source), "width": WIDTH,
+                "logo": str(logo_path), "markWidth": placement[0], "left": placement[1],
+                "top": placement[2],
+            }  # fmt: skip
+            sharp.run(**request)  # warm-up
             ours_ms, sharp_ms = [], []
             for _ in range(ROUNDS):
                 started = time.perf_counter()
                 ours()
                 ours_ms.append((time.perf_counter() - started) * 1000)
-                milliseconds, peer = sharp.run(job, placement)
+                milliseconds, peer = sharp.run(**request)
                 sharp_ms.append(milliseconds)
             source = ImageOps.exif_transpose(Image.open(job.source))
             assert source is not None

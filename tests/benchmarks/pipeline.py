@@ -28,6 +28,7 @@ import numpy as np
 import PIL
 import pyvips
 from PIL import Image, ImageOps
+from sharp_peer import Sharp
 from ssimulacra2 import compute_ssimulacra2
 
 from image_optimizer.formats import AVIF, JPEG, WEBP, OutputFormat
@@ -98,12 +99,12 @@ def _icc_only(image: pyvips.Image) -> pyvips.Image:
 PIPELINES: dict[str, Pipeline] = {"ours": ours, "naive": naive, "vips": vips}
 
 
-def sources(folder: Path) -> dict[str, bytes]:
+def sources(folder: Path) -> dict[str, Path]:
     return {
-        "6MP jpeg": (CORPUS / "flickr-6mp.jpg").read_bytes(),
-        "12MP jpeg (orient 6)": (CORPUS / "phone-12mp-orient6-icc.jpg").read_bytes(),
-        "24MP jpeg": large_photo(folder).read_bytes(),
-        "3MP png rgba": (CORPUS / "alpha-3mp.png").read_bytes(),
+        "6MP jpeg": CORPUS / "flickr-6mp.jpg",
+        "12MP jpeg (orient 6)": CORPUS / "phone-12mp-orient6-icc.jpg",
+        "24MP jpeg": large_photo(folder),
+        "3MP png rgba": CORPUS / "alpha-3mp.png",
     }
 
 
@@ -160,16 +161,25 @@ def ssim(first: Image.Image, second: Image.Image, window: int = 8) -> float:
     return float(score.mean())
 
 
-def run_job(data: bytes, width: int, output: OutputFormat) -> dict[str, Result]:
-    outputs = {name: pipeline(data, width, output) for name, pipeline in PIPELINES.items()}
-    times: dict[str, list[float]] = {name: [] for name in PIPELINES}
-    names = list(PIPELINES)
+def run_job(source: Path, width: int, output: OutputFormat, sharp: Sharp) -> dict[str, Result]:
+    """Each pipeline, and sharp (timed inside Node), on one job: interleaved, rotated."""
+    data = source.read_bytes()
+    job = {"job": "resize", "input": str(source), "width": width, "output": output.name}
+
+    def timed(name: str) -> tuple[float, bytes]:
+        if name == "sharp":
+            return sharp.run(**job)
+        started = time.perf_counter()
+        body = PIPELINES[name](data, width, output)
+        return (time.perf_counter() - started) * 1000, body
+
+    names = [*PIPELINES, "sharp"]
+    outputs = {name: timed(name)[1] for name in names}  # and a warm-up
+    times: dict[str, list[float]] = {name: [] for name in names}
     for round_number in range(ROUNDS):
-        order = names[round_number % 3 :] + names[: round_number % 3]  # interleaved, rotated
-        for name in order:
-            started = time.perf_counter()
-            PIPELINES[name](data, width, output)
-            times[name].append((time.perf_counter() - started) * 1000)
+        turn = round_number % len(names)
+        for name in names[turn:] + names[:turn]:
+            times[name].append(timed(name)[0])
     results = {}
     for name, body in outputs.items():
         image = _on_white(Image.open(io.BytesIO(body)))
@@ -218,45 +228,56 @@ def main() -> None:
         f" (Pillow {PIL.__version__}, libvips {pyvips.version(0)}.{pyvips.version(1)})"
     )
     header = (
-        f"{'job':<34}{'ours ms':>9}{'naive ms':>10}{'vips ms':>9}{'ours/vips':>10}"
-        f"{'naive/vips':>11}{'KB ours':>9}{'KB vips':>9}{'SSIM ours':>10}{'SSIM vips':>10}"
-        f"{'S2 ours':>9}{'S2 vips':>9}"
+        f"{'job':<34}{'ours ms':>8}{'naive':>7}{'vips':>7}{'sharp':>7}{'/vips':>6}{'/sharp':>7}"
+        f"{'KB ours':>8}{'vips':>6}{'sharp':>6}{'SSIM ours':>10}{'vips':>7}{'sharp':>7}"
+        f"{'S2 ours':>8}{'vips':>6}{'sharp':>6}"
     )
     print(header)
-    ratios: dict[str, list[float]] = {"ours": [], "naive": []}
+    ratios: dict[str, list[float]] = {"vips": [], "sharp": [], "naive/vips": []}
+    bytes_ratio: list[float] = []
     our_ms: list[float] = []
-    scores: dict[str, list[float]] = {"ours": [], "vips": []}
-    perceptual: dict[str, list[float]] = {"ours": [], "vips": []}
-    for source_name, data in jobs.items():
-        for width in WIDTHS:
-            for output in FORMATS:
-                result = run_job(data, width, output)
-                (o_ms, o_bytes, o_ssim, o_s2), (n_ms, *_), (v_ms, v_bytes, v_ssim, v_s2) = (
-                    result["ours"], result["naive"], result["vips"]
-                )  # fmt: skip
-                our_ms.append(o_ms)
-                ratios["ours"].append(o_ms / v_ms)
-                ratios["naive"].append(n_ms / v_ms)
-                scores["ours"].append(o_ssim)
-                scores["vips"].append(v_ssim)
-                perceptual["ours"].append(o_s2)
-                perceptual["vips"].append(v_s2)
-                job = f"{source_name} -> {width} {output.name}"
-                print(
-                    f"{job:<34}{o_ms:>9.1f}{n_ms:>10.1f}{v_ms:>9.1f}{o_ms / v_ms:>10.2f}"
-                    f"{n_ms / v_ms:>11.2f}{o_bytes / 1024:>9.1f}{v_bytes / 1024:>9.1f}"
-                    f"{o_ssim:>10.4f}{v_ssim:>10.4f}{o_s2:>9.2f}{v_s2:>9.2f}",
-                    flush=True,
-                )
+    scores: dict[str, list[float]] = {"ours": [], "vips": [], "sharp": []}
+    perceptual: dict[str, list[float]] = {"ours": [], "vips": [], "sharp": []}
+    sharp = Sharp()
+    try:
+        for source_name, source in jobs.items():
+            for width in WIDTHS:
+                for output in FORMATS:
+                    result = run_job(source, width, output, sharp)
+                    o_ms, o_bytes, _, _ = result["ours"]
+                    our_ms.append(o_ms)
+                    for peer in ("vips", "sharp"):
+                        ratios[peer].append(o_ms / result[peer][0])
+                    ratios["naive/vips"].append(result["naive"][0] / result["vips"][0])
+                    bytes_ratio.append(o_bytes / result["sharp"][1])
+                    for name in scores:
+                        scores[name].append(result[name][2])
+                        perceptual[name].append(result[name][3])
+                    job = f"{source_name} -> {width} {output.name}"
+                    v, sh = result["vips"], result["sharp"]
+                    print(
+                        f"{job:<34}{o_ms:>8.1f}{result['naive'][0]:>7.0f}{v[0]:>7.1f}"
+                        f"{sh[0]:>7.1f}{o_ms / v[0]:>6.2f}{o_ms / sh[0]:>7.2f}"
+                        f"{o_bytes / 1024:>8.1f}{v[1] / 1024:>6.0f}{sh[1] / 1024:>6.0f}"
+                        f"{result['ours'][2]:>10.4f}{v[2]:>7.4f}{sh[2]:>7.4f}"
+                        f"{result['ours'][3]:>8.2f}{v[3]:>6.1f}{sh[3]:>6.1f}",
+                        flush=True,
+                    )
+    finally:
+        sharp.close()
     geomean = {
         name: math.exp(statistics.fmean(map(math.log, values))) for name, values in ratios.items()
     }
     print(
-        f"geometric mean: ours/vips {geomean['ours']:.3f}, naive/vips {geomean['naive']:.2f}; "
-        f"mean SSIM ours {statistics.fmean(scores['ours']):.4f}, "
-        f"vips {statistics.fmean(scores['vips']):.4f}; "
-        f"mean SSIMULACRA2 ours {statistics.fmean(perceptual['ours']):.2f}, "
-        f"vips {statistics.fmean(perceptual['vips']):.2f}"
+        f"geometric mean: ours/sharp {geomean['sharp']:.3f} (worst {max(ratios['sharp']):.2f}), "
+        f"ours/vips {geomean['vips']:.3f}, naive/vips {geomean['naive/vips']:.2f}; "
+        f"bytes ours/sharp {math.exp(statistics.fmean(map(math.log, bytes_ratio))):.3f}"
+    )
+    print(
+        "mean SSIMULACRA2 "
+        + ", ".join(f"{name} {statistics.fmean(values):.2f}" for name, values in perceptual.items())
+        + "; mean SSIM "
+        + ", ".join(f"{name} {statistics.fmean(values):.4f}" for name, values in scores.items())
     )
     mean_ms, median_ms = statistics.fmean(our_ms), statistics.median(our_ms)
     print(

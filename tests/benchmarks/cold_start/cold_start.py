@@ -38,7 +38,8 @@ ROOT = HERE.parents[2]
 BUILD = ROOT / "build" / "cold-start"
 NODE = HERE / "node"
 BUCKET, KEY, WIDTH = "cold-start", "landscapes/main.jpg", 400
-GOAL = 0.75  # ours / the peer's first miss, for (a) and (b)
+# Ours / the peer's first miss: the performance issue's goals for (a) and (b).
+GOALS = {"(a) miss from S3 | ours": 0.70, "(b) hit from Redis | ours": 0.65}
 
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "functions"))
@@ -244,11 +245,11 @@ def print_table(samples: dict[str, list[Phases]], rounds: int) -> None:
             f"{case:<34}{stack:<12}{m.interpreter:>8.1f}{m.imports:>9.1f}{m.fetch:>8.1f}"
             f"{m.transform:>11.1f}{m.rest:>8.1f}{m.total:>8.1f}{m.total / peer:>13.2f}"
         )
-    for case in ("(a) miss from S3 | ours", "(b) hit from Redis | ours"):
+    for case, goal in GOALS.items():
         ratio = medians[case].total / peer
-        verdict = "meets" if ratio <= GOAL else "misses"
+        verdict = "meets" if ratio <= goal else "misses"
         print(f"{case.split(' | ')[0]}: ours {ratio:.2f}x the peer's first miss, {verdict} "
-              f"the goal of {GOAL}x")  # fmt: skip
+              f"the goal of {goal}x")  # fmt: skip
 
 
 def node_version() -> str:
