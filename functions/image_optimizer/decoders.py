@@ -1,4 +1,5 @@
-"""The Pillow decoders a source may be opened with, and HEIF's registered only when it is needed.
+"""Opening a source with Pillow: the decoders it may use, and its decoders' failures as the
+source's fault (`CorruptImage`, `UnsupportedImage`, `ImageTooLarge`), never ours.
 
 Every input format's decoder is in `formats.DECODERS`. HEIC and HEIF are read by pillow-heif (a
 binding of libheif), which registers its decoder with Pillow when imported; importing it costs a
@@ -9,11 +10,55 @@ decoder it does not know, so a decoder that is not registered yet is not asked f
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
 from PIL import Image
 
-from image_optimizer.formats import DECODERS, HEIF
+from image_optimizer.errors import CorruptImage, ImageTooLarge, OptimizerError, UnsupportedImage
+from image_optimizer.formats import DECODERS, HEIF, SUPPORTED_INPUTS, recognised_input
+
+
+def opened(data: bytes, max_pixels: int) -> Image.Image:
+    """The source as Pillow opens it (its header read, no pixel decoded), by the input formats'
+    decoders only; `OptimizerError`s when it is none of them, damaged or too large."""
+    try:
+        image = Image.open(io.BytesIO(data), formats=decoders_for(data))
+    except Image.DecompressionBombError:
+        raise _too_many_pixels(max_pixels) from None
+    except Exception:
+        # Reading a header of hostile bytes fails in many ways (truncated reads, text chunks
+        # that inflate past Pillow's limit, ...): each is a bad source, never a fault of ours.
+        if recognised_input(data) is not None:
+            raise CorruptImage("the source image is damaged and cannot be read") from None
+        raise UnsupportedImage(
+            f"the source is not an image in a supported format ({SUPPORTED_INPUTS})"
+        ) from None
+    width, height = image.size
+    if width * height > max_pixels:
+        raise _too_many_pixels(max_pixels)
+    return image
+
+
+@contextmanager
+def decoding(max_pixels: int) -> Iterator[None]:
+    """Errors of a decoder reading the source (seeking to a frame, loading its pixels) as what
+    they are: the source's fault, never ours."""
+    try:
+        yield
+    except OptimizerError:
+        raise
+    except Image.DecompressionBombError:
+        raise _too_many_pixels(max_pixels) from None
+    except Exception:
+        # Decoders fed hostile bytes fail in many ways; every one of them is the source's fault.
+        raise CorruptImage("the source image is damaged and cannot be decoded") from None
+
+
+def _too_many_pixels(limit: int) -> ImageTooLarge:
+    return ImageTooLarge(f"the source image has more than {limit} pixels")
 
 
 def decoders_for(data: bytes) -> tuple[str, ...]:

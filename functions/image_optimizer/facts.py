@@ -22,8 +22,9 @@ import time
 from PIL import Image
 
 from image_optimizer import orientation, thumbhash
+from image_optimizer.decoders import decoding, opened
 from image_optimizer.formats import FACTS
-from image_optimizer.pipeline import Rendition, decoding, frames_up_to, has_alpha, opened
+from image_optimizer.pipeline import Rendition, frames_up_to, has_alpha
 
 PLACEHOLDER_SIDE = 16  # pixels on its longer side: about 150 bytes as WebP
 PLACEHOLDER_QUALITY = 50

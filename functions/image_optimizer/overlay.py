@@ -8,12 +8,12 @@ goes; `composite` draws it over one frame. Pure pixel work: the bytes come from
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 from PIL import Image
 
-from image_optimizer.decoders import decoders_for
+from image_optimizer.decoders import decoding, opened
+from image_optimizer.errors import OptimizerError
 from image_optimizer.geometry import Size
 from image_optimizer.watermarks import Watermark
 
@@ -57,17 +57,14 @@ class Overlay:
 
 
 def decoded(data: bytes, watermark: Watermark, max_pixels: int) -> Overlay:
-    """The picture as RGBA with the watermark's opacity in its alpha; `ValueError` when the
-    bytes are no image this service reads, or one of more than ``max_pixels``."""
+    """The picture as RGBA with the watermark's opacity in its alpha; `ValueError` saying why
+    when it is not an image a source could be (a format, a size, its decoding)."""
     try:
-        image = Image.open(io.BytesIO(data), formats=decoders_for(data))
-        if image.width * image.height > max_pixels:
-            raise ValueError(f"the picture has more than {max_pixels} pixels")
-        picture = image.convert("RGBA")
-    except ValueError:
-        raise
-    except Exception as error:  # a damaged file fails in as many ways as a source does
-        raise ValueError(f"the picture cannot be decoded ({type(error).__name__})") from None
+        image = opened(data, max_pixels)
+        with decoding(max_pixels):
+            picture = image.convert("RGBA")
+    except OptimizerError as refusal:
+        raise ValueError(refusal.message) from None
     if watermark.opacity < 1:
         alpha = picture.getchannel("A").point(lambda a: round(a * watermark.opacity))
         picture.putalpha(alpha)

@@ -25,8 +25,7 @@ from __future__ import annotations
 import io
 import math
 import time
-from collections.abc import Buffer, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Buffer, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -44,22 +43,17 @@ from PIL import (  # noqa: F401 (the plugins are imported for their registration
 )
 
 from image_optimizer import colour, orientation, smartcrop
-from image_optimizer.decoders import decoders_for
+from image_optimizer.decoders import decoding, opened
 from image_optimizer.errors import (
-    CorruptImage,
     ImageTooLarge,
-    OptimizerError,
     OutputTooLarge,
     TimeBudgetExceeded,
     TooManyFrames,
-    UnsupportedImage,
 )
 from image_optimizer.formats import (
     GIF,
-    SUPPORTED_INPUTS,
     OutputFormat,
     default_output_format,
-    recognised_input,
 )
 from image_optimizer.geometry import Box, Geometry, Size, plan
 from image_optimizer.overlay import Overlay, Placed, composite
@@ -128,27 +122,6 @@ class _Work:
 
 def _open(work: _Work) -> None:
     work.source = work.image = opened(work.data, work.max_pixels)
-
-
-def opened(data: bytes, max_pixels: int) -> Image.Image:
-    """The source as Pillow opens it (its header read, no pixel decoded), by the input formats'
-    decoders only; `OptimizerError`s when it is none of them, damaged or too large."""
-    try:
-        image = Image.open(io.BytesIO(data), formats=decoders_for(data))
-    except Image.DecompressionBombError:
-        raise _too_many_pixels(max_pixels) from None
-    except Exception:
-        # Reading a header of hostile bytes fails in many ways (truncated reads, text chunks
-        # that inflate past Pillow's limit, ...): each is a bad source, never a fault of ours.
-        if recognised_input(data) is not None:
-            raise CorruptImage("the source image is damaged and cannot be read") from None
-        raise UnsupportedImage(
-            f"the source is not an image in a supported format ({SUPPORTED_INPUTS})"
-        ) from None
-    width, height = image.size
-    if width * height > max_pixels:
-        raise _too_many_pixels(max_pixels)
-    return image
 
 
 def _inspect(work: _Work) -> None:
@@ -263,21 +236,6 @@ def _load(work: _Work) -> None:
 def _load_strictly(image: Image.Image, max_pixels: int) -> None:
     with decoding(max_pixels):
         image.load()
-
-
-@contextmanager
-def decoding(max_pixels: int) -> Iterator[None]:
-    """Errors of a decoder reading the source (seeking to a frame, loading its pixels) as what
-    they are: the source's fault, never ours."""
-    try:
-        yield
-    except OptimizerError:
-        raise
-    except Image.DecompressionBombError:
-        raise _too_many_pixels(max_pixels) from None
-    except Exception:
-        # Decoders fed hostile bytes fail in many ways; every one of them is the source's fault.
-        raise CorruptImage("the source image is damaged and cannot be decoded") from None
 
 
 def _normalise_mode(work: _Work) -> None:
@@ -491,10 +449,6 @@ def _reduction(crop: Box, target: Size) -> float:
 
 def has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-
-
-def _too_many_pixels(limit: int) -> ImageTooLarge:
-    return ImageTooLarge(f"the source image has more than {limit} pixels")
 
 
 Steps = tuple[tuple[str, Callable[[_Work], None]], ...]
