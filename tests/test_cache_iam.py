@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 import botocore.auth
 import pytest
-import redis
 from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotocoreCredentials
@@ -16,6 +15,7 @@ from botocore.credentials import Credentials as BotocoreCredentials
 from image_optimizer.cache import CachedImage, CacheKey
 from image_optimizer.cache.iam import IamAuth, iam_auth_token
 from image_optimizer.cache.redis import RedisCache, RedisOptions
+from image_optimizer.resp import AuthenticationFailed
 from image_optimizer.settings import ConfigurationError, Settings
 from image_optimizer.sources.sigv4 import Credentials
 from redis_server import RedisServer
@@ -119,7 +119,7 @@ def test_without_credentials_it_is_a_cache_failure_not_an_error(
     )
     assert cache.get(CacheKey("o", "v")) is None
     assert cache.failures == 1
-    with pytest.raises(redis.AuthenticationError, match="no 'AWS_ACCESS_KEY_ID'"):
+    with pytest.raises(AuthenticationFailed, match="no 'AWS_ACCESS_KEY_ID'"):
         IamAuth("my-cache", USER, serverless=True).get_credentials()
 
 

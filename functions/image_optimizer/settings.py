@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from image_optimizer.errors import InvalidKey, InvalidParameter
 from image_optimizer.parameters import BY_NAME, PARAMETERS, PRESET, Allowed, Kind, Parameter
 from image_optimizer.request import canonical_query, parse_key, split_query
+from image_optimizer.resp import Endpoint
 from image_optimizer.watermarks import DEFAULT_CHECK_SECONDS, Watermark, read_watermarks
 
 MEBIBYTE = 1024 * 1024
@@ -376,9 +377,12 @@ def _boolean(env: Mapping[str, str], name: str) -> bool:
 
 def _redis_url(env: Mapping[str, str]) -> str | None:
     url = _optional(env, "REDIS_URL")
-    if url is not None and not url.startswith(("redis://", "rediss://")):
-        # The value may hold a password: name the variable, not its content.
-        raise ConfigurationError("REDIS_URL must start with redis:// or rediss:// (TLS)")
+    if url is not None:
+        try:
+            Endpoint.from_url(url)
+        except ValueError as error:
+            # Its messages never repeat the URL, which may hold a password.
+            raise ConfigurationError(f"REDIS_URL: {error}") from None
     return url
 
 

@@ -3,7 +3,8 @@
 Run with `make bench`. Starts its own redis-server on loopback, fills one entry, then measures,
 interleaved so that machine noise lands on every row alike:
 
-- redis GET      the bare round trip for a value of that size (redis-py, same client options)
+- redis GET      the bare round trip for a value of that size (the handler's own client)
+- redis-py GET   the same with redis-py, as the cache used before it had its own client
 - handler hit    the Lambda handler answering the same request from Redis (event parsing,
                  routing, key hashing, the GET, headers, base64, the log record)
 - memory hit     the same with the in-process cache: the handler's own work, no network
@@ -31,6 +32,8 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the redis helper
 
@@ -80,10 +83,14 @@ def run(workdir: Path, server: RedisServer, rounds: int) -> None:
     client = app.service().cache._client  # type: ignore[attr-defined]  # the handler's own client
     entry = cache_key(KEY, parse_query(QUERY, None, 4096))
     stored_key = f"{app.settings().redis_key_prefix}{{{entry.original}}}:{entry.variant}"
-    value_bytes = len(client.get(stored_key) or b"")
+    value_bytes = len(client.execute("GET", stored_key) or b"")
+    redis_py = redis.Redis.from_url(server.url, socket_timeout=0.25, health_check_interval=0)
 
     def redis_get() -> None:
-        assert client.get(stored_key)
+        assert client.execute("GET", stored_key)
+
+    def redis_py_get() -> None:
+        assert redis_py.get(stored_key)
 
     memory_service = ImageService(
         FolderSource(samples, 10**9), MemoryCache(64 * 1024 * 1024), max_source_pixels=10**8
@@ -116,6 +123,7 @@ def run(workdir: Path, server: RedisServer, rounds: int) -> None:
         app.lambda_handler(event, LocalContext())  # fill the in-process cache
     cases: dict[str, Callable[[], None]] = {
         "redis GET": redis_get,
+        "redis-py GET": redis_py_get,
         "handler hit (Redis)": handler,
         "handler hit (memory)": memory_hit,
         "  no log/metrics": memory_hit_unobserved,

@@ -5,7 +5,7 @@ off), so a process inside the VPC without the function's role cannot read or fil
 token is a SigV4-presigned ``GET /?Action=connect&User=<user>`` of the cache's name, valid 15
 minutes and signed with the function's own credentials (Lambda puts them in the environment);
 it is made here with the standard library, as AWS's own token generator makes it with
-botocore, and the tests hold the two to the same bytes. redis-py asks `IamAuth` for
+botocore, and the tests hold the two to the same bytes. The client asks `IamAuth` for
 credentials on every new connection; a connection once made stays logged in for 12 hours.
 """
 
@@ -16,9 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from redis.credentials import CredentialProvider
-from redis.exceptions import AuthenticationError
-
+from image_optimizer.resp import AuthenticationFailed
 from image_optimizer.sources.sigv4 import Credentials, presigned_query
 
 TOKEN_SECONDS = 900  # what ElastiCache accepts at most
@@ -45,8 +43,8 @@ def iam_auth_token(
     return f"{host}/?{query}"
 
 
-class IamAuth(CredentialProvider):
-    """What redis-py logs in with: the user and a token, made again when it grows old."""
+class IamAuth:
+    """What the Redis client logs in with: the user and a token, made again when it grows old."""
 
     def __init__(
         self,
@@ -75,7 +73,7 @@ class IamAuth(CredentialProvider):
                 )
             except KeyError as missing:
                 # A failure of the cache like any other: the request is served without it.
-                raise AuthenticationError(f"no {missing} to make an IAM token with") from None
+                raise AuthenticationFailed(f"no {missing} to make an IAM token with") from None
             when = datetime.fromtimestamp(now, UTC)
             self._token = iam_auth_token(
                 self._cache_name, self._user, region, credentials, when, serverless=self._serverless

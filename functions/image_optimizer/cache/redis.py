@@ -36,12 +36,7 @@ import uuid
 from dataclasses import dataclass
 from functools import cached_property, partial
 
-import redis
 from aws_lambda_powertools import Logger
-from redis.backoff import NoBackoff
-from redis.commands.core import Script
-from redis.credentials import CredentialProvider
-from redis.retry import Retry
 
 from image_optimizer import SERVICE_NAME
 from image_optimizer.cache import (
@@ -54,6 +49,7 @@ from image_optimizer.cache import (
     original_of,
 )
 from image_optimizer.cache.iam import IamAuth
+from image_optimizer.resp import Credentials, Endpoint, RedisClient, RedisError, Script
 from image_optimizer.settings import Settings
 
 logger = Logger(service=SERVICE_NAME, child=True)
@@ -66,15 +62,15 @@ _LONGEST_POLL_SECONDS = 0.05
 EPOCH_SECONDS = 86400  # far longer than any image takes to make; then a purge is history
 # Delete the lock only if it is still ours: a request slower than the lock's life must not
 # release the claim of the request that took over.
-_RELEASE_SCRIPT = """
+_RELEASE_SCRIPT = Script("""
 if redis.call("get", KEYS[1]) == ARGV[1] then
     return redis.call("del", KEYS[1])
 end
 return 0
-"""
+""")
 # Keep the image only if the original has not been purged since the claim; the index of the
 # original's variants lives as long as its newest image.
-_STORE_SCRIPT = """
+_STORE_SCRIPT = Script("""
 if (redis.call("get", KEYS[3]) or "") ~= ARGV[3] then
     return 0
 end
@@ -82,7 +78,7 @@ redis.call("set", KEYS[1], ARGV[1], "EX", ARGV[2])
 redis.call("sadd", KEYS[2], ARGV[4])
 redis.call("expire", KEYS[2], ARGV[2])
 return 1
-"""
+""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +91,7 @@ class RedisOptions:
     cooldown_seconds: float = 30.0
     lock_seconds: float = 10.0
     wait_seconds: float = 3.0
-    credentials: CredentialProvider | None = None  # an ElastiCache IAM login, when there is one
+    credentials: Credentials | None = None  # an ElastiCache IAM login, when there is one
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisOptions:
@@ -127,26 +123,15 @@ class RedisCache:
         return cls(RedisOptions.from_settings(settings))
 
     @cached_property
-    def _client(self) -> redis.Redis:
-        # Made on first use and kept for the container's life; redis-py connects lazily and
-        # keeps a pool. Its default of 5 s timeouts with three retries is what must not happen.
-        return redis.Redis.from_url(
-            self._options.url,
-            socket_timeout=self._options.timeout_seconds,
-            socket_connect_timeout=self._options.timeout_seconds,
-            retry=Retry(NoBackoff(), 0),
-            health_check_interval=0,
+    def _client(self) -> RedisClient:
+        # Made on first use and kept for the container's life; it connects lazily, keeps its
+        # connections, and never retries: one short timeout, then the breaker.
+        return RedisClient(
+            Endpoint.from_url(self._options.url),
+            timeout_seconds=self._options.timeout_seconds,
             client_name=SERVICE_NAME,
-            credential_provider=self._options.credentials,
+            credentials=self._options.credentials,
         )
-
-    @cached_property
-    def _release_script(self) -> Script:
-        return self._client.register_script(_RELEASE_SCRIPT)
-
-    @cached_property
-    def _store_script(self) -> Script:
-        return self._client.register_script(_STORE_SCRIPT)
 
     @property
     def failures(self) -> int:
@@ -160,8 +145,8 @@ class RedisCache:
         if not self._breaker.allows():
             return None
         try:
-            value = self._client.get(self._key(key.original, key.variant))
-        except redis.RedisError as error:
+            value = self._client.execute("GET", self._key(key.original, key.variant))
+        except RedisError as error:
             self._breaker.trip("get", error)
             return None
         return decode_value(value) if isinstance(value, bytes) else None
@@ -172,17 +157,19 @@ class RedisCache:
         lock = self._key(key.original, f"lock:{key.variant}")
         token = uuid.uuid4().hex
         try:
-            pipeline = self._client.pipeline(transaction=False)
-            pipeline.set(lock, token, nx=True, px=int(self._options.lock_seconds * 1000))
-            pipeline.get(self._key(key.original, "epoch"))
-            acquired, epoch = pipeline.execute()
-            store = partial(self._store, key, epoch or b"")
-            if acquired:
+            acquired, epoch = self._client.pipeline(
+                [
+                    ("SET", lock, token, "NX", "PX", int(self._options.lock_seconds * 1000)),
+                    ("GET", self._key(key.original, "epoch")),
+                ]
+            )
+            store = partial(self._store, key, epoch if isinstance(epoch, bytes) else b"")
+            if acquired is not None:
                 return Claim(store=store, release=partial(self._release, lock, token))
             image = self._wait_for(
                 key, lock, min(deadline, time.monotonic() + self._options.wait_seconds)
             )
-        except redis.RedisError as error:
+        except RedisError as error:
             self._breaker.trip("claim", error)
             return GO_AHEAD
         return Claim(image=image) if image is not None else Claim(store=store)
@@ -192,17 +179,16 @@ class RedisCache:
         epoch, variants = self._key(original, "epoch"), self._key(original, "variants")
         try:
             # The epoch first: from here on, no claim made before this purge can store.
-            pipeline = self._client.pipeline(transaction=True)
-            pipeline.incr(epoch)
-            pipeline.expire(epoch, EPOCH_SECONDS)
-            pipeline.smembers(variants)
-            members: set[bytes] = pipeline.execute()[-1]
-            if members:
-                doomed = [self._key(original, member.decode("ascii")) for member in members]
-                self._client.delete(*doomed, variants)
-        except redis.RedisError as error:
+            *_, members = self._client.transaction(
+                [("INCR", epoch), ("EXPIRE", epoch, EPOCH_SECONDS), ("SMEMBERS", variants)]
+            )
+            found = members if isinstance(members, list) else []
+            names = [member.decode("ascii") for member in found if isinstance(member, bytes)]
+            if names:
+                self._client.execute("DEL", *(self._key(original, n) for n in names), variants)
+        except RedisError as error:
             raise CacheUnavailable(f"the purge of {image_key!r} failed: {error}") from error
-        return len(members)
+        return len(names)
 
     def _key(self, original: str, name: str) -> str:
         return f"{self._options.key_prefix}{{{original}}}:{name}"
@@ -212,11 +198,12 @@ class RedisCache:
             return
         keys = [self._key(key.original, name) for name in (key.variant, "variants", "epoch")]
         try:
-            self._store_script(
+            self._client.run_script(
+                _STORE_SCRIPT,
                 keys=keys,
                 args=[encode_value(image), self._options.ttl_seconds, epoch, key.variant],
             )
-        except redis.RedisError as error:
+        except RedisError as error:
             self._breaker.trip("store", error)
 
     def _wait_for(self, key: CacheKey, lock: str, deadline: float) -> CachedImage | None:
@@ -224,10 +211,9 @@ class RedisCache:
         while time.monotonic() + pause < deadline:
             time.sleep(pause)
             pause = min(pause * 2, _LONGEST_POLL_SECONDS)
-            pipeline = self._client.pipeline(transaction=False)
-            pipeline.get(self._key(key.original, key.variant))
-            pipeline.exists(lock)
-            value, locked = pipeline.execute()
+            value, locked = self._client.pipeline(
+                [("GET", self._key(key.original, key.variant)), ("EXISTS", lock)]
+            )
             image = decode_value(value) if isinstance(value, bytes) else None
             if image is not None:
                 return image
@@ -239,8 +225,8 @@ class RedisCache:
         if not self._breaker.allows():
             return  # the lock expires by itself
         try:
-            self._release_script(keys=[lock], args=[token])
-        except redis.RedisError as error:
+            self._client.run_script(_RELEASE_SCRIPT, keys=[lock], args=[token])
+        except RedisError as error:
             self._breaker.trip("release", error)
 
 
@@ -300,7 +286,7 @@ class _Breaker:
     def allows(self) -> bool:
         return time.monotonic() >= self._open_until
 
-    def trip(self, operation: str, error: redis.RedisError) -> None:
+    def trip(self, operation: str, error: RedisError) -> None:
         with self._lock:
             self.failures += 1
             now = time.monotonic()
