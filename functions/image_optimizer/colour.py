@@ -18,7 +18,16 @@ from image_optimizer.formats import OutputFormat
 
 MAX_CARRIED_PROFILE_BYTES = 8 * 1024
 _WHITE = "white"
-_CHANNEL_SPACE = {"RGB": "RGB ", "RGBA": "RGB ", "L": "GRAY", "LA": "GRAY", "CMYK": "CMYK"}
+# The colour space a profile must describe to apply to an image of each mode (a YCbCr image's
+# profile describes the RGB it encodes).
+_CHANNEL_SPACE = {
+    "RGB": "RGB ",
+    "RGBA": "RGB ",
+    "YCbCr": "RGB ",
+    "L": "GRAY",
+    "LA": "GRAY",
+    "CMYK": "CMYK",
+}
 ALPHA_MODES = ("RGBA", "LA")  # the alpha modes the pipeline works in
 
 
@@ -37,11 +46,13 @@ def for_output(
     if image.mode not in output.modes:  # grey (L, LA) for a format that takes colour only
         image = _grey_to_srgb(image, icc_profile if profile else None)
         profile = None  # a grey profile cannot describe colour pixels: it is applied instead
-    if profile is None or _is_srgb(profile) or image.mode not in ("RGB", "RGBA", "L", "LA"):
+    if profile is None or _is_srgb(profile):
         return image, None
     assert icc_profile is not None
     if len(icc_profile) <= MAX_CARRIED_PROFILE_BYTES:
         return image, icc_profile
+    if image.mode == "YCbCr":
+        image = image.convert("RGB")  # what a colour transform takes
     if image.mode in ("RGB", "RGBA"):
         return _to_srgb(image, icc_profile, image.mode), None
     return image, None

@@ -32,6 +32,9 @@ class OutputFormat:
     # The most pixels (all frames together) it is asked to encode, refused before decoding:
     # an encoder whose time grows past what one invocation can spend on a request.
     max_pixels: float = math.inf
+    # It takes YCbCr pixels as they are and keeps their colour planes at half the width and
+    # height (4:2:0), so the pipeline may resize those planes to that size and no larger.
+    halves_chroma: bool = False
 
     @property
     def has_alpha(self) -> bool:
@@ -48,9 +51,16 @@ class OutputFormat:
         return options
 
 
-_RGB = ("RGB", "L")
 _RGBA = ("RGBA", "RGB")
-JPEG = OutputFormat("jpeg", "JPEG", "image/jpeg", _RGB, 80, MappingProxyType({"optimize": True}))
+JPEG = OutputFormat(
+    "jpeg",
+    "JPEG",
+    "image/jpeg",
+    ("RGB", "L", "YCbCr"),
+    80,
+    MappingProxyType({"optimize": True}),
+    halves_chroma=True,
+)
 PNG = OutputFormat(
     "png",
     "PNG",
@@ -60,7 +70,13 @@ PNG = OutputFormat(
     MappingProxyType({"compress_level": 6}),
 )
 WEBP = OutputFormat(
-    "webp", "WEBP", "image/webp", _RGBA, 80, MappingProxyType({"method": 4}), animates=True
+    "webp",
+    "WEBP",
+    "image/webp",
+    _RGBA,
+    80,
+    MappingProxyType({"method": 4}),
+    animates=True,
 )
 # AVIF costs about 0.25 s a megapixel at speed 8 on one core (a 49 MP source to 4096 px took
 # 9 s of CPU): 8 MP, a 3264x2448 photo, is the most asked of it.

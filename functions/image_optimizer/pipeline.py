@@ -7,10 +7,12 @@ runs once.
 
 decode   open (the input formats' decoders only, pixels of all frames counted first), read the
          orientation (with ``rotate`` and ``flip`` joined to it) and plan the geometry,
-         `draft()` a JPEG down to no less than the target, load the pixels
+         `draft()` a JPEG down to no less than the target (and, for a JPEG output, to YCbCr
+         as stored), load the pixels
 resize   for ``position=entropy|attention`` move the crop to what a small copy shows; bring
          exotic modes to L/LA/RGB/RGBA/CMYK, crop + resize in the stored frame (carrying
-         draft's scale so the output does not shift), then turn the small image upright
+         draft's scale so the output does not shift; YCbCr with its colour planes at half the
+         output's size, which is all a 4:2:0 JPEG keeps), then turn the small image upright
 colour   alpha flattened (onto ``bg``) where the format has none (before the resize, where it
          is cheaper), CMYK -> sRGB, ICC profile policy, ``grayscale``, padding (with ``bg``)
 filter   ``blur`` then ``sharpen``, on the output's pixels (their sigmas are in them)
@@ -74,7 +76,7 @@ REDUCING_GAP = 2.0
 Measured against 3.0: an RGBA PNG to 400 px JPEG 55 -> 26 ms, SSIM unchanged to 4 decimals."""
 
 _OUT_OF_TIME = "the image could not be made in the time left; try again shortly"
-_OPAQUE_MODES = ("L", "RGB", "CMYK")
+_OPAQUE_MODES = ("L", "RGB", "CMYK", "YCbCr")  # YCbCr: a JPEG drafted for `_resized_chroma_at_half`
 _PADDING = {"RGBA": (255, 255, 255, 0), "LA": (255, 0), "RGB": (255, 255, 255), "L": 255}
 
 
@@ -111,6 +113,7 @@ class _Work:
     stored_crop: Box = (0, 0, 0, 0)  # the geometry's crop and size in the stored frame
     stored_target: Size = (0, 0)
     scale: float = 1.0  # of the decoded pixels to the stored ones: less after a JPEG draft
+    chroma_at_half: bool = False  # a JPEG's colour planes may be resized to half the output
     icc_profile: bytes | None = None
     output: OutputFormat = field(init=False)
     frame_count: int = 1  # the frames that go out
@@ -157,6 +160,15 @@ def _inspect(work: _Work) -> None:
                 "together; ask for frames=1 for a still"
             )
         work.frame_count = frames
+    # Only when the pixels can stay YCbCr until the encoder: Pillow neither blurs nor pads
+    # them, and going back to RGB would cost more than the planes save (and its YCbCr -> RGB
+    # truncates: half a level that cost SSIMULACRA2 two points).
+    work.chroma_at_half = (
+        work.output.halves_chroma
+        and spec.blur is None
+        and spec.sharpen is None
+        and work.geometry.canvas == work.geometry.size
+    )
     width, height = work.geometry.canvas
     output_pixels = width * height * work.frame_count
     if output_pixels > work.output.max_pixels:  # known before a pixel is decoded
@@ -182,16 +194,20 @@ def frames_up_to(image: Image.Image, limit: int) -> int:
 
 
 def _draft(work: _Work) -> None:
-    """Let a JPEG decode at 1/2, 1/4 or 1/8 scale when the target is that much smaller."""
+    """Let a JPEG decode at 1/2, 1/4 or 1/8 scale when the target is that much smaller, and
+    as YCbCr (as stored: no conversion) when its colour planes will be resized apart."""
     image = work.image
+    if image.format not in ("JPEG", "MPO"):
+        return
     reduction = _reduction(work.stored_crop, work.stored_target)
-    if reduction < 2 or image.format not in ("JPEG", "MPO"):
+    as_ycbcr = work.chroma_at_half and image.mode == "RGB"
+    if reduction < 2 and not as_ycbcr:
         return
     # draft() picks the largest scale that keeps the image at least as big as asked; the crop's
     # size, not its place, decides it, so a strategy may still move the crop afterwards.
     full_size = work.stored_size
     wanted = (math.ceil(full_size[0] / reduction), math.ceil(full_size[1] / reduction))
-    drafted = image.draft(None, wanted)
+    drafted = image.draft("YCbCr" if as_ycbcr else None, wanted if reduction >= 2 else None)
     if drafted is not None:
         _, full_box = drafted  # the whole source in the new scale, fractional at the edges
         work.scale = full_box[2] / full_size[0]
@@ -267,16 +283,18 @@ def _resize(work: _Work) -> None:
         stored[2] * work.scale,
         stored[3] * work.scale,
     )
-    if crop == (0, 0, *image.size) and target == image.size:
-        return
     whole_pixels = tuple(round(edge) for edge in crop)
-    if whole_pixels == crop and (crop[2] - crop[0], crop[3] - crop[1]) == target:
-        work.image = image.crop(whole_pixels)  # same scale: cutting is exact and cheaper
-        return
-    if image.mode == "RGBA":
-        work.image = _resized_rgba(image, target, crop)
-        return
-    work.image = _resized(image, target, crop)
+    if crop == (0, 0, *image.size) and target == image.size:
+        resized = image
+    elif whole_pixels == crop and (crop[2] - crop[0], crop[3] - crop[1]) == target:
+        resized = image.crop(whole_pixels)  # same scale: cutting is exact and cheaper
+    elif image.mode == "RGBA":
+        resized = _resized_rgba(image, target, crop)
+    elif image.mode == "YCbCr":
+        resized = _resized_chroma_at_half(image, target, crop)
+    else:
+        resized = _resized(image, target, crop)
+    work.image = resized
 
 
 def _resized(image: Image.Image, target: Size, crop: Box) -> Image.Image:
@@ -299,6 +317,49 @@ def _resized_rgba(image: Image.Image, target: Size, crop: Box) -> Image.Image:
     else:
         resized = _resized(_premultiplied(colours, alpha), target, crop)
     return resized.convert("RGBA")
+
+
+def _resized_chroma_at_half(image: Image.Image, target: Size, crop: Box) -> Image.Image:
+    """A YCbCr image with its brightness (Y) resized to ``target`` and its two colour planes
+    (Cb, Cr) to half of it, each colour sample then repeated over the 2x2 pixels it stands
+    for: what a 4:2:0 encoder averages back to exactly those samples. Half the resampling of
+    three full planes; the colour planes are halved by a box filter first, as the encoder
+    would have averaged them.
+    """
+    luma, *chroma = image.split()
+    width, height = target
+    half = (-(-width // 2), -(-height // 2))  # past an odd edge: the encoder pads it alike
+    left, top, right, bottom = crop
+    # The crop in the halved planes, widened to whole 2x2 blocks of the target: past an odd
+    # edge by at most a sample, which the planes are grown by.
+    box = (
+        left / 2,
+        top / 2,
+        (left + (right - left) * 2 * half[0] / width) / 2,
+        (top + (bottom - top) * 2 * half[1] / height) / 2,
+    )
+    repeated = (0, 0, width / 2, height / 2)  # output pixel x takes sample x // 2
+    planes = [
+        _resized(_grown_to(plane.reduce(2), box), half, box).resize(
+            target, Image.Resampling.NEAREST, box=repeated
+        )
+        for plane in chroma
+    ]
+    return Image.merge("YCbCr", (_resized(luma, target, crop), *planes))
+
+
+def _grown_to(plane: Image.Image, box: Box) -> Image.Image:
+    """``plane`` with its last column and row repeated as far as ``box`` reaches past it."""
+    width, height = plane.size
+    wider, taller = max(width, math.ceil(box[2])), max(height, math.ceil(box[3]))
+    if (wider, taller) == plane.size:
+        return plane
+    grown = plane.crop((0, 0, wider, taller))
+    for x in range(width, wider):
+        grown.paste(plane.crop((width - 1, 0, width, height)), (x, 0))
+    for y in range(height, taller):
+        grown.paste(grown.crop((0, height - 1, wider, height)), (0, y))
+    return grown
 
 
 def _premultiplied(colours: Image.Image, alpha: Image.Image) -> Image.Image:
