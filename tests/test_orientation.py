@@ -7,7 +7,7 @@ import struct
 import zlib
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from image_optimizer import orientation
 from image_optimizer.errors import CorruptImage
@@ -93,3 +93,18 @@ def test_exif_that_does_not_parse_is_no_orientation() -> None:
     data = encode(gradient(), "JPEG", exif=b"Exif\x00\x00MM\x00*\xff\xff\xff\xff")
     with pytest.warns(UserWarning, match="Corrupt EXIF"):  # Pillow's own word on it
         assert orientation.read(opened_without_decoding(data), data) == 1
+
+
+@pytest.mark.parametrize("code", range(1, 9))
+def test_where_the_displayed_rows_and_columns_start(code: int) -> None:
+    """Found independently: the stored pixel that EXIF's own transpose puts at the top left."""
+    stored = Image.new("L", (2, 2))
+    stored.putdata([0, 1, 2, 3])  # x + 2y
+    exif = Image.Exif()
+    exif[0x0112] = code
+    stored.info["exif"] = exif.tobytes()
+    shown = ImageOps.exif_transpose(stored)
+    assert shown is not None
+    first = shown.getpixel((0, 0))
+    assert isinstance(first, int)
+    assert orientation.starts_at_far_edges(code) == (first % 2 == 1, first // 2 == 1)

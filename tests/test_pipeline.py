@@ -441,11 +441,13 @@ class TestColourPlanesAtHalfSize:
     @staticmethod
     def colour_waves() -> bytes:
         """Colour that changes fast and brightness that does not: Cb in waves across (periods
-        of 14 to 24 px), Cr in waves down, so colour half a sample out of place shows."""
+        of 14 to 24 px), Cr in waves down, so colour half a sample out of place shows; each
+        rising from one side to the other, so an edge repeated from the wrong side shows."""
         width, height = 1001, 817
         x, y = np.arange(width)[None, :], np.arange(height)[:, None]
-        blue = 128 + 60 * np.sin(2 * np.pi * x / (14 + x / 100)) * np.ones((height, 1))
-        red = 128 + 60 * np.sin(2 * np.pi * y / (12 + y / 100)) * np.ones((1, width))
+        blue = 60 + 130 * x / width + 40 * np.sin(2 * np.pi * x / (14 + x / 100))
+        red = 60 + 130 * y / height + 40 * np.sin(2 * np.pi * y / (12 + y / 100))
+        blue, red = blue * np.ones((height, 1)), red * np.ones((1, width))
         luma = 128 + 40 * np.sin(2 * np.pi * (x + y) / 40)
         planes = np.stack([luma + 0 * blue, blue, red], -1).clip(0, 255).astype(np.uint8)
         return encode(Image.fromarray(planes, "YCbCr").convert("RGB"), "JPEG", quality=95)
@@ -499,6 +501,25 @@ class TestColourPlanesAtHalfSize:
             outputs.append(decode(rendition.body))
         assert outputs[0].size == outputs[1].size
         assert psnr(*outputs) > 40
+
+    @pytest.mark.parametrize("orientation", range(1, 9))
+    def test_turned_and_mirrored_with_odd_sides(self, orientation: int) -> None:
+        """The 2x2 blocks the encoder averages start at the output's top-left corner, which
+        may be the stored picture's last column or row: the colour samples must start there
+        too, not half a sample off."""
+        data = with_orientation(decode(self.colour_waves()), orientation, "JPEG")
+        size = (533, 435)
+        _, ours = run(data, width=size[0], height=size[1], fit=Fit.FILL, quality=100)
+        upright = ImageOps.exif_transpose(decode(data))
+        assert upright is not None
+        expected = upright.resize(size, Image.Resampling.LANCZOS)
+        expected = decode(encode(expected, "JPEG", quality=100))
+        for name, got, wanted in zip(
+            ["Y", "Cb", "Cr"], self.planes(ours), self.planes(expected), strict=True
+        ):
+            assert np.abs(got - wanted).mean() < 1.6, name
+            for edge in (np.s_[:, 0], np.s_[:, -1], np.s_[0], np.s_[-1]):
+                assert np.abs(got[edge] - wanted[edge]).mean() < 6, (name, edge)
 
     def test_a_turned_photo_and_a_grey_one(self) -> None:
         data = with_orientation(decode(self.photo()), 6, "JPEG")

@@ -127,6 +127,13 @@ def stored_box(box: Box, stored: Size, orientation: int) -> Box:
             return box
 
 
+def starts_at_far_edges(orientation: int) -> tuple[bool, bool]:
+    """Whether the displayed picture's top-left pixel is stored in the last column, and whether
+    in the last row: where, in the stored frame, the displayed rows and columns start."""
+    left, top, _, _ = stored_box((0, 0, 1, 1), (2, 2), orientation)
+    return left == 1, top == 1
+
+
 def upright(image: Image.Image, orientation: int) -> Image.Image:
     method = _TRANSPOSE.get(orientation)
     return image if method is None else image.transpose(method)

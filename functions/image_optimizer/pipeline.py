@@ -291,7 +291,8 @@ def _resize(work: _Work) -> None:
     elif image.mode == "RGBA":
         resized = _resized_rgba(image, target, crop)
     elif image.mode == "YCbCr":
-        resized = _resized_chroma_at_half(image, target, crop)
+        far_edges = orientation.starts_at_far_edges(work.orientation)
+        resized = _resized_chroma_at_half(image, target, crop, far_edges)
     else:
         resized = _resized(image, target, crop)
     work.image = resized
@@ -319,47 +320,64 @@ def _resized_rgba(image: Image.Image, target: Size, crop: Box) -> Image.Image:
     return resized.convert("RGBA")
 
 
-def _resized_chroma_at_half(image: Image.Image, target: Size, crop: Box) -> Image.Image:
+def _resized_chroma_at_half(
+    image: Image.Image, target: Size, crop: Box, far_edges: tuple[bool, bool]
+) -> Image.Image:
     """A YCbCr image with its brightness (Y) resized to ``target`` and its two colour planes
     (Cb, Cr) to half of it, each colour sample then repeated over the 2x2 pixels it stands
     for: what a 4:2:0 encoder averages back to exactly those samples. Half the resampling of
     three full planes; the colour planes are halved by a box filter first, as the encoder
     would have averaged them.
+
+    The encoder's blocks start at the displayed picture's top-left corner, which
+    ``far_edges`` says may be this (stored) frame's last column or row: along such an axis of
+    odd length the blocks start one pixel before this frame's first, so the first sample
+    stands for that pixel alone.
     """
     luma, *chroma = image.split()
-    width, height = target
-    half = (-(-width // 2), -(-height // 2))  # past an odd edge: the encoder pads it alike
+    before = tuple(int(far and side % 2) for far, side in zip(far_edges, target, strict=True))
+    half = tuple((side + ahead + 1) // 2 for side, ahead in zip(target, before, strict=True))
     left, top, right, bottom = crop
-    # The crop in the halved planes, widened to whole 2x2 blocks of the target: past an odd
-    # edge by at most a sample, which the planes are grown by.
+    step = ((right - left) / target[0], (bottom - top) / target[1])  # source px an output px
+    # What the half-size grid covers, in the halved planes' pixels.
     box = (
-        left / 2,
-        top / 2,
-        (left + (right - left) * 2 * half[0] / width) / 2,
-        (top + (bottom - top) * 2 * half[1] / height) / 2,
+        (left - before[0] * step[0]) / 2,
+        (top - before[1] * step[1]) / 2,
+        (left + (2 * half[0] - before[0]) * step[0]) / 2,
+        (top + (2 * half[1] - before[1]) * step[1]) / 2,
     )
-    repeated = (0, 0, width / 2, height / 2)  # output pixel x takes sample x // 2
-    planes = [
-        _resized(_grown_to(plane.reduce(2), box), half, box).resize(
-            target, Image.Resampling.NEAREST, box=repeated
-        )
-        for plane in chroma
-    ]
+    # Output pixel x takes sample (x + before) // 2.
+    repeated = (
+        before[0] / 2,
+        before[1] / 2,
+        (target[0] + before[0]) / 2,
+        (target[1] + before[1]) / 2,
+    )
+    planes = []
+    for plane in chroma:
+        grown, inside = _grown_to(plane.reduce(2), box)
+        colour = _resized(grown, (half[0], half[1]), inside)
+        planes.append(colour.resize(target, Image.Resampling.NEAREST, box=repeated))
     return Image.merge("YCbCr", (_resized(luma, target, crop), *planes))
 
 
-def _grown_to(plane: Image.Image, box: Box) -> Image.Image:
-    """``plane`` with its last column and row repeated as far as ``box`` reaches past it."""
+def _grown_to(plane: Image.Image, box: Box) -> tuple[Image.Image, Box]:
+    """``plane`` with its outer columns and rows repeated as far as ``box`` reaches past them
+    (a sample at most), and ``box`` in the grown plane."""
     width, height = plane.size
-    wider, taller = max(width, math.ceil(box[2])), max(height, math.ceil(box[3]))
-    if (wider, taller) == plane.size:
-        return plane
-    grown = plane.crop((0, 0, wider, taller))
-    for x in range(width, wider):
-        grown.paste(plane.crop((width - 1, 0, width, height)), (x, 0))
-    for y in range(height, taller):
-        grown.paste(grown.crop((0, height - 1, wider, height)), (0, y))
-    return grown
+    left, top = max(0, math.ceil(-box[0])), max(0, math.ceil(-box[1]))
+    right, bottom = max(0, math.ceil(box[2]) - width), max(0, math.ceil(box[3]) - height)
+    if not (left or top or right or bottom):
+        return plane, box
+    grown = Image.new(plane.mode, (left + width + right, top + height + bottom))
+    grown.paste(plane, (left, top))
+    for x in (*range(left), *range(left + width, left + width + right)):
+        edge = 0 if x < left else width - 1
+        grown.paste(plane.crop((edge, 0, edge + 1, height)), (x, top))
+    for y in (*range(top), *range(top + height, top + height + bottom)):
+        edge = top if y < top else top + height - 1
+        grown.paste(grown.crop((0, edge, grown.width, edge + 1)), (0, y))
+    return grown, (box[0] + left, box[1] + top, box[2] + left, box[3] + top)
 
 
 def _premultiplied(colours: Image.Image, alpha: Image.Image) -> Image.Image:
