@@ -15,7 +15,8 @@ resize   for ``position=entropy|attention`` move the crop to what a small copy s
          output's size, which is all a 4:2:0 JPEG keeps), then turn the small image upright
 colour   alpha flattened (onto ``bg``) where the format has none (before the resize, where it
          is cheaper), CMYK -> sRGB, ICC profile policy, ``grayscale``, padding (with ``bg``)
-filter   ``blur`` then ``sharpen``, on the output's pixels (their sigmas are in them)
+filter   ``blur`` then ``sharpen``, on the output's pixels (their sigmas are in them; YCbCr
+         plane by plane, the colour planes at their half size)
 overlay  the watermarks, each scaled once for the output and drawn over every frame
 encode   keep each frame made, then save with the format table's options (every frame, with its
          duration and the loop count, for an animation), no metadata but the colour profile, into
@@ -160,15 +161,10 @@ def _inspect(work: _Work) -> None:
                 "together; ask for frames=1 for a still"
             )
         work.frame_count = frames
-    # Only when the pixels can stay YCbCr until the encoder: Pillow neither blurs nor pads
-    # them, and going back to RGB would cost more than the planes save (and its YCbCr -> RGB
-    # truncates: half a level that cost SSIMULACRA2 two points).
-    work.chroma_at_half = (
-        work.output.halves_chroma
-        and spec.blur is None
-        and spec.sharpen is None
-        and work.geometry.canvas == work.geometry.size
-    )
+    # Only when the pixels can stay YCbCr until the encoder: Pillow does not pad them, and
+    # going back to RGB would cost more than the planes save (and its YCbCr -> RGB truncates:
+    # half a level that cost SSIMULACRA2 two points).
+    work.chroma_at_half = work.output.halves_chroma and work.geometry.canvas == work.geometry.size
     width, height = work.geometry.canvas
     output_pixels = width * height * work.frame_count
     if output_pixels > work.output.max_pixels:  # known before a pixel is decoded
@@ -400,22 +396,35 @@ def _grayscale(work: _Work) -> None:
 
 def _filter(work: _Work) -> None:
     """Blur, then sharpen, on the output's pixels: sigmas are in them."""
-    spec = work.spec
-    if spec.blur is not None:
-        work.image = _each_band(work.image, ImageFilter.GaussianBlur(spec.blur))
-    if spec.sharpen is not None:
+    blur, sharpen = work.spec.blur, work.spec.sharpen
+    if blur is not None:
+        work.image = _each_band(work.image, lambda scale: ImageFilter.GaussianBlur(blur * scale))
+    if sharpen is not None:
         work.image = _each_band(
-            work.image, ImageFilter.UnsharpMask(spec.sharpen, SHARPEN_PERCENT, threshold=0)
+            work.image,
+            lambda scale: ImageFilter.UnsharpMask(sharpen * scale, SHARPEN_PERCENT, threshold=0),
         )
 
 
-def _each_band(image: Image.Image, kernel: ImageFilter.Filter) -> Image.Image:
-    """``kernel`` over ``image``; an alpha image premultiplied first, so that the colour of
-    transparent pixels does not bleed into their neighbours."""
+def _each_band(image: Image.Image, kernel: Callable[[float], ImageFilter.Filter]) -> Image.Image:
+    """The filter ``kernel`` makes for a scale of the output's pixels, over ``image``: an alpha
+    image premultiplied first, so that the colour of transparent pixels does not bleed into
+    their neighbours; a YCbCr one plane by plane, its colour planes at the half size they are
+    kept at (each sample repeated over 2x2 pixels, which `reduce` gives back exactly)."""
+    if image.mode == "YCbCr":
+        luma, *chroma = image.split()
+        repeated = (0, 0, image.width / 2, image.height / 2)
+        planes = [
+            plane.reduce(2)
+            .filter(kernel(0.5))
+            .resize(image.size, Image.Resampling.NEAREST, box=repeated)
+            for plane in chroma
+        ]
+        return Image.merge("YCbCr", (luma.filter(kernel(1)), *planes))
     if image.mode not in colour.ALPHA_MODES:
-        return image.filter(kernel)
+        return image.filter(kernel(1))
     premultiplied = image.convert("RGBa" if image.mode == "RGBA" else "La")
-    return premultiplied.filter(kernel).convert(image.mode)
+    return premultiplied.filter(kernel(1)).convert(image.mode)
 
 
 def _pad(work: _Work) -> None:
