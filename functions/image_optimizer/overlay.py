@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from image_optimizer import colour
 from image_optimizer.decoders import decoding, opened
 from image_optimizer.errors import OptimizerError
 from image_optimizer.geometry import Size
@@ -80,6 +81,9 @@ def composite(image: Image.Image, placed: Placed) -> Image.Image:
         image = image.copy()
     if image.mode == "RGBA":
         image.alpha_composite(placed.picture, dest=placed.offset)
+    elif image.mode == "YCbCr":  # a JPEG's pixels as stored: the picture converted alike
+        picture = placed.picture
+        image.paste(colour.ycbcr_of(picture.convert("RGB")), placed.offset, picture)
     else:
         image.paste(placed.picture, placed.offset, placed.picture)
     return image

@@ -11,8 +11,8 @@ decode   open (the input formats' decoders only, pixels of all frames counted fi
          as stored), load the pixels
 resize   for ``position=entropy|attention`` move the crop to what a small copy shows; bring
          exotic modes to L/LA/RGB/RGBA/CMYK, crop + resize in the stored frame (carrying
-         draft's scale so the output does not shift; YCbCr with its colour planes at half the
-         output's size, which is all a 4:2:0 JPEG keeps), then turn the small image upright
+         draft's scale so the output does not shift; for a JPEG, as YCbCr with its colour
+         planes at half the output's size, all that 4:2:0 keeps), then turn it upright
 colour   alpha flattened (onto ``bg``) where the format has none (before the resize, where it
          is cheaper), CMYK -> sRGB, ICC profile policy, ``grayscale``, padding (with ``bg``)
 filter   ``blur`` then ``sharpen``, on the output's pixels (their sigmas are in them; YCbCr
@@ -286,7 +286,7 @@ def _resize(work: _Work) -> None:
         resized = image.crop(whole_pixels)  # same scale: cutting is exact and cheaper
     elif image.mode == "RGBA":
         resized = _resized_rgba(image, target, crop)
-    elif image.mode == "YCbCr":
+    elif work.chroma_at_half and image.mode in ("RGB", "YCbCr"):
         far_edges = orientation.starts_at_far_edges(work.orientation)
         resized = _resized_chroma_at_half(image, target, crop, far_edges)
     else:
@@ -319,28 +319,35 @@ def _resized_rgba(image: Image.Image, target: Size, crop: Box) -> Image.Image:
 def _resized_chroma_at_half(
     image: Image.Image, target: Size, crop: Box, far_edges: tuple[bool, bool]
 ) -> Image.Image:
-    """A YCbCr image with its brightness (Y) resized to ``target`` and its two colour planes
-    (Cb, Cr) to half of it, each colour sample then repeated over the 2x2 pixels it stands
-    for: what a 4:2:0 encoder averages back to exactly those samples. Half the resampling of
-    three full planes; the colour planes are halved by a box filter first, as the encoder
-    would have averaged them.
+    """A YCbCr (or RGB) image as YCbCr with its brightness (Y) resized to ``target`` and its
+    two colour planes (Cb, Cr) to half of it, each colour sample then repeated over the 2x2
+    pixels it stands for: what a 4:2:0 encoder averages back to exactly those samples. Half
+    the resampling of three full planes; the colour planes are halved by a box filter first,
+    as the encoder would have averaged them.
 
     The encoder's blocks start at the displayed picture's top-left corner, which
     ``far_edges`` says may be this (stored) frame's last column or row: along such an axis of
     odd length the blocks start one pixel before this frame's first, so the first sample
     stands for that pixel alone.
     """
-    luma, *chroma = image.split()
+    # The colour planes are shrunk by whole factors with a box filter first, as far as
+    # `_resized` would go on with them: at least the 2 the encoder averages over.
+    factor = 2 * max(1, int(_reduction(crop, target) / REDUCING_GAP))
+    if image.mode == "YCbCr":
+        luma, *chroma = image.split()
+        shrunk = [plane.reduce(factor) for plane in chroma]
+    else:  # RGB: the colour of each block from its mean (the conversion is linear)
+        luma, shrunk = image.convert("L"), list(colour.chroma_of(image.reduce(factor)))
     before = tuple(int(far and side % 2) for far, side in zip(far_edges, target, strict=True))
     half = tuple((side + ahead + 1) // 2 for side, ahead in zip(target, before, strict=True))
     left, top, right, bottom = crop
     step = ((right - left) / target[0], (bottom - top) / target[1])  # source px an output px
-    # What the half-size grid covers, in the halved planes' pixels.
+    # What the half-size grid covers, in the shrunk planes' pixels.
     box = (
-        (left - before[0] * step[0]) / 2,
-        (top - before[1] * step[1]) / 2,
-        (left + (2 * half[0] - before[0]) * step[0]) / 2,
-        (top + (2 * half[1] - before[1]) * step[1]) / 2,
+        (left - before[0] * step[0]) / factor,
+        (top - before[1] * step[1]) / factor,
+        (left + (2 * half[0] - before[0]) * step[0]) / factor,
+        (top + (2 * half[1] - before[1]) * step[1]) / factor,
     )
     # Output pixel x takes sample (x + before) // 2.
     repeated = (
@@ -350,10 +357,10 @@ def _resized_chroma_at_half(
         (target[1] + before[1]) / 2,
     )
     planes = []
-    for plane in chroma:
-        grown, inside = _grown_to(plane.reduce(2), box)
-        colour = _resized(grown, (half[0], half[1]), inside)
-        planes.append(colour.resize(target, Image.Resampling.NEAREST, box=repeated))
+    for plane in shrunk:
+        grown, inside = _grown_to(plane, box)
+        small = _resized(grown, (half[0], half[1]), inside)
+        planes.append(small.resize(target, Image.Resampling.NEAREST, box=repeated))
     return Image.merge("YCbCr", (_resized(luma, target, crop), *planes))
 
 
