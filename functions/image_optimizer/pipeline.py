@@ -349,19 +349,20 @@ def _resized_chroma_at_half(
         (left + (2 * half[0] - before[0]) * step[0]) / factor,
         (top + (2 * half[1] - before[1]) * step[1]) / factor,
     )
-    # Output pixel x takes sample (x + before) // 2.
-    repeated = (
-        before[0] / 2,
-        before[1] / 2,
-        (target[0] + before[0]) / 2,
-        (target[1] + before[1]) / 2,
-    )
     planes = []
     for plane in shrunk:
         grown, inside = _grown_to(plane, box)
         small = _resized(grown, (half[0], half[1]), inside)
-        planes.append(small.resize(target, Image.Resampling.NEAREST, box=repeated))
+        planes.append(_repeated(small, target, before))
     return Image.merge("YCbCr", (_resized(luma, target, crop), *planes))
+
+
+def _repeated(samples: Image.Image, size: Size, before: tuple[int, ...] = (0, 0)) -> Image.Image:
+    """A plane of ``size`` with each of ``samples`` over its 2x2 block: pixel x takes sample
+    (x + before) // 2, ``before`` being how far the blocks start ahead of the first pixel."""
+    width, height = size
+    box = (before[0] / 2, before[1] / 2, (width + before[0]) / 2, (height + before[1]) / 2)
+    return samples.resize(size, Image.Resampling.NEAREST, box=box)
 
 
 def _grown_to(plane: Image.Image, box: Box) -> tuple[Image.Image, Box]:
@@ -420,13 +421,7 @@ def _each_band(image: Image.Image, kernel: Callable[[float], ImageFilter.Filter]
     kept at (each sample repeated over 2x2 pixels, which `reduce` gives back exactly)."""
     if image.mode == "YCbCr":
         luma, *chroma = image.split()
-        repeated = (0, 0, image.width / 2, image.height / 2)
-        planes = [
-            plane.reduce(2)
-            .filter(kernel(0.5))
-            .resize(image.size, Image.Resampling.NEAREST, box=repeated)
-            for plane in chroma
-        ]
+        planes = [_repeated(plane.reduce(2).filter(kernel(0.5)), image.size) for plane in chroma]
         return Image.merge("YCbCr", (luma.filter(kernel(1)), *planes))
     if image.mode not in colour.ALPHA_MODES:
         return image.filter(kernel(1))
