@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from image_optimizer.errors import InvalidKey, InvalidParameter
 from image_optimizer.parameters import BY_NAME, PARAMETERS, PRESET, Allowed, Kind, Parameter
 from image_optimizer.request import canonical_query, parse_key, split_query
-from image_optimizer.resp import Endpoint
 from image_optimizer.watermarks import DEFAULT_CHECK_SECONDS, Watermark, read_watermarks
 
 MEBIBYTE = 1024 * 1024
@@ -378,6 +377,8 @@ def _boolean(env: Mapping[str, str], name: str) -> bool:
 def _redis_url(env: Mapping[str, str]) -> str | None:
     url = _optional(env, "REDIS_URL")
     if url is not None:
+        from image_optimizer.resp import Endpoint  # socket and all: only when there is Redis
+
         try:
             Endpoint.from_url(url)
         except ValueError as error:
