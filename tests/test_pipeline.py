@@ -503,7 +503,7 @@ class TestColourPlanesAtHalfSize:
         spec = parse_query(query, None, 4096)
         data = self.photo()
         outputs = []
-        for output in (JPEG, dataclasses.replace(JPEG, halves_chroma=False)):
+        for output in (JPEG, JPEG._replace(halves_chroma=False)):
             asked = dataclasses.replace(spec, output_format=output, quality=95)
             rendition = render(data, asked, max_pixels=LIMIT, overlays=overlays)
             outputs.append(decode(rendition.body))
@@ -542,7 +542,7 @@ class TestColourPlanesAtHalfSize:
             for asked in (
                 dataclasses.replace(spec, output_format=JPEG, quality=100),
                 dataclasses.replace(
-                    spec, output_format=dataclasses.replace(JPEG, halves_chroma=False), quality=100
+                    spec, output_format=JPEG._replace(halves_chroma=False), quality=100
                 ),
             )
         ]
@@ -564,9 +564,7 @@ class TestColourPlanesAtHalfSize:
             )
             for asked in (
                 dataclasses.replace(spec, output_format=JPEG),
-                dataclasses.replace(
-                    spec, output_format=dataclasses.replace(JPEG, halves_chroma=False)
-                ),
+                dataclasses.replace(spec, output_format=JPEG._replace(halves_chroma=False)),
             )
         ]
         placed = overlay.placed((made[0].shape[1], made[0].shape[0]))

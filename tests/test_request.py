@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from image_optimizer.errors import InvalidKey, InvalidParameter
 from image_optimizer.formats import AVIF, JPEG, PNG, WEBP
-from image_optimizer.parameters import NAMES, PARAMETERS, Fit, Position
+from image_optimizer.parameters import NAMES, PARAMETERS, Fit, Kind, Parameter, Position
 from image_optimizer.request import accepts, parse_key, parse_query
 from image_optimizer.spec import TransformSpec
 from parameter_strategies import valid_pairs, valid_value
@@ -167,6 +167,17 @@ def test_allow_lists_narrow_w_h_q_and_dpr() -> None:
 def test_invalid_percent_encoding_is_refused() -> None:
     assert "percent-encoding" in refusal("w=%zz").message
     assert "UTF-8" in refusal("format=%ff").message
+
+
+@pytest.mark.parametrize("parameter", PARAMETERS, ids=lambda parameter: parameter.name)
+def test_every_parameter_says_how_its_values_are_read_and_refused(parameter: Parameter) -> None:
+    if parameter.kind is Kind.CHOICE:
+        assert parameter.choices, "a choice lists its words"
+        assert set(parameter.aliases) <= set(parameter.choices)
+    else:
+        assert parameter.pattern, "a number or a text has the form its whole value takes"
+    if parameter.kind is Kind.TEXT:
+        assert parameter.expected, "a refused text says what was expected"
 
 
 def test_aliases_and_defaults_make_one_canonical_form() -> None:

@@ -68,6 +68,13 @@ def proxied(
     proxy.server.shutdown()
 
 
+def test_the_secret_and_the_session_token_stay_out_of_the_credentials_repr() -> None:
+    shown = repr(Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG", "token-of-the-session"))
+    assert "AKIDEXAMPLE" in shown
+    assert "wJalrXUtnFEMI" not in shown
+    assert "token-of-the-session" not in shown
+
+
 def test_one_connection_serves_read_after_read(proxied: tuple[FaultyS3, S3Source]) -> None:
     proxy, source = proxied
     assert [source.fetch("x.bin") for _ in range(5)] == [b"hello"] * 5

@@ -92,6 +92,17 @@ def test_bad_configuration_is_refused_by_name(env: dict[str, str], message: str)
         Settings.from_env(env)
 
 
+def test_the_signing_secret_stays_out_of_the_settings_repr() -> None:
+    secret = "a-long-signing-secret-0123456789"
+    settings = Settings.from_env({"SOURCE_BUCKET": "b", "SIGNING_SECRET": secret})
+    assert settings.signing_secret == secret.encode()
+    shown = repr(settings)
+    assert secret not in shown
+    assert "signing_secret=..." in shown
+    assert "source_bucket='b'" in shown
+    assert "signing_secret=None" in repr(Settings(source_bucket="b"))  # none to hide
+
+
 def test_a_source_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     image = tmp_path / "photo.jpg"
     image.write_bytes(b"not a folder")

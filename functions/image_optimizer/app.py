@@ -18,10 +18,9 @@ import json
 import math
 import re
 import time
-from dataclasses import dataclass, field
 from functools import cache
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -53,8 +52,7 @@ _MAX_AGE = re.compile(r"\bmax-age=", re.IGNORECASE)
 _STALE = re.compile(r"\s*,?\s*\bstale-(while-revalidate|if-error)=[0-9]+", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+class Request(NamedTuple):
     """What the handler reads of a Function URL or HTTP API (payload format 2.0) event."""
 
     method: str  # upper case
@@ -76,10 +74,9 @@ class Request:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
+class Response(NamedTuple):
     status: int
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str]  # its own: the CORS step adds to it
     body: bytes | str = b""  # bytes go out base64-encoded, text (JSON) as it is
 
     @classmethod

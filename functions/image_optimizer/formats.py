@@ -13,21 +13,17 @@ Encoder choices (measured on a 1200x980 photo, one core; see docs/performance.md
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class OutputFormat:
+class OutputFormat(NamedTuple):
     name: str
     pillow_format: str
     mime_type: str
     modes: tuple[str, ...]  # the Pillow modes it encodes as they are, alpha first
     default_quality: int | None  # None: lossless, `q` does not apply
-    encoder_options: MappingProxyType[str, Any] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    encoder_options: MappingProxyType[str, Any] = MappingProxyType({})
     animates: bool = False  # it can carry every frame of an animation
     # The most pixels (all frames together) it is asked to encode, refused before decoding:
     # an encoder whose time grows past what one invocation can spend on a request.
@@ -101,8 +97,7 @@ FACTS = OutputFormat("json", "", "application/json", (), None)
 """Not an image: ``format=json``'s answer, the facts about one (see `image_optimizer.facts`)."""
 
 
-@dataclass(frozen=True, slots=True)
-class InputFormat:
+class InputFormat(NamedTuple):
     """A format sources may be in: how to recognise it, and how Pillow reads it."""
 
     name: str  # as messages name it

@@ -11,7 +11,7 @@ look at the pixels (entropy, attention) are planned centred and moved by the pip
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from image_optimizer.parameters import Fit
 from image_optimizer.spec import TransformSpec
@@ -20,8 +20,7 @@ Box = tuple[float, float, float, float]
 Size = tuple[int, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Geometry:
+class Geometry(NamedTuple):
     crop: Box  # the region of the source to keep: left, top, right, bottom
     size: Size  # the size that region is resized to
     canvas: Size  # the output size; larger than `size` only for `contain`, which pads
@@ -38,7 +37,7 @@ class Geometry:
         width, height = self.crop[2] - self.crop[0], self.crop[3] - self.crop[1]
         left = math.floor(min(max(left, 0), source[0] - width))
         top = math.floor(min(max(top, 0), source[1] - height))
-        return replace(self, crop=(left, top, left + width, top + height))
+        return self._replace(crop=(left, top, left + width, top + height))
 
 
 def plan(source: Size, spec: TransformSpec) -> Geometry:

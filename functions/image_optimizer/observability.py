@@ -14,7 +14,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -35,14 +34,15 @@ metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 _cold_start = True
 
 
-@dataclass
 class RequestRecord:
-    method: str
-    path: str
-    started: float = field(default_factory=time.perf_counter)
-    served: Served | None = None
-    error: OptimizerError | None = None
-    failure: BaseException | None = None  # an unexpected exception: logged with its trace
+    """What one request's log record says, filled in as the request goes."""
+
+    def __init__(self, method: str, path: str) -> None:
+        self.method, self.path = method, path
+        self.started = time.perf_counter()
+        self.served: Served | None = None
+        self.error: OptimizerError | None = None
+        self.failure: BaseException | None = None  # an unexpected one: logged with its trace
 
     def fields(self, status: int) -> dict[str, Any]:
         record: dict[str, Any] = {"method": self.method, "path": self.path, "status": status}

@@ -8,7 +8,7 @@ goes; `composite` draws it over one frame. Pure pixel work: the bytes come from
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from PIL import Image
 
@@ -21,14 +21,12 @@ from image_optimizer.watermarks import Watermark
 RESAMPLING = Image.Resampling.LANCZOS
 
 
-@dataclass(frozen=True, slots=True)
-class Placed:
+class Placed(NamedTuple):
     picture: Image.Image  # RGBA, the size it is drawn at
     offset: tuple[int, int]  # its top-left corner on the output
 
 
-@dataclass(frozen=True, slots=True)
-class Overlay:
+class Overlay(NamedTuple):
     watermark: Watermark
     picture: Image.Image  # RGBA, straight alpha, opacity applied
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
+from typing import NamedTuple
 
 from image_optimizer.errors import InvalidParameter
 from image_optimizer.formats import OUTPUT_FORMATS
@@ -76,8 +76,7 @@ class Position(StrEnum):
         return x, y
 
 
-@dataclass(frozen=True, slots=True)
-class AllowList:
+class AllowList(NamedTuple):
     """A deployment's list of the values a parameter may take.
 
     For a number, a comma-separated list that narrows its range (``ALLOWED_WIDTHS=320,640``);
@@ -93,8 +92,7 @@ Allowed = frozenset[float] | frozenset[str]
 """The values an allow-list lets through: numbers, or a text parameter's names."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Parameter:
+class Parameter(NamedTuple):
     name: str
     kind: Kind
     meaning: str  # the README's "meaning" column
@@ -104,19 +102,13 @@ class Parameter:
     high: float | None = None  # NUMBER: None is the deployment's MAX_DIMENSION
     decimals: int = 0  # NUMBER: at most this many after the point (how refusals describe it)
     choices: tuple[str, ...] = ()  # CHOICE: every accepted word, aliases included, as listed
-    aliases: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    aliases: Mapping[str, str] = MappingProxyType({})
     neutral: str | None = None  # the canonical value that means the same as leaving it out
     allow_list: AllowList | None = None  # the deployment's list of the values it may take
     case_sensitive: bool = False  # TEXT: written as sent rather than in lower case
     expected: str = ""  # how a refusal says what is allowed, where the kind's words do not fit
     spec_field: str | None = None  # the `TransformSpec` field it fills by itself, if any
     spec_value: Callable[[str], object] = str  # canonical text -> that field's value
-
-    def __post_init__(self) -> None:
-        if self.kind is not Kind.CHOICE and not self.pattern:
-            raise ValueError(f"{self.name}: a {self.kind} parameter needs a pattern")
-        if self.kind is Kind.TEXT and not self.expected:
-            raise ValueError(f"{self.name}: a text parameter says what it expects")
 
     def upper(self, max_dimension: int) -> float:
         """The largest value a NUMBER takes: its own, or the deployment's MAX_DIMENSION."""

@@ -29,8 +29,8 @@ import io
 import math
 import time
 from collections.abc import Buffer, Callable, Sequence
-from dataclasses import dataclass, field
 from functools import partial
+from typing import NamedTuple
 
 # The *ImagePlugin imports register exactly the five web formats, which keeps Pillow from
 # importing all of its ~45 plugins (Image.init()) the first time a WebP or AVIF is opened or
@@ -81,8 +81,7 @@ _OPAQUE_MODES = ("L", "RGB", "CMYK", "YCbCr")  # YCbCr: a JPEG drafted for `_res
 _PADDING = {"RGBA": (255, 255, 255, 0), "LA": (255, 0), "RGB": (255, 255, 255), "L": 255}
 
 
-@dataclass(frozen=True, slots=True)
-class Rendition:
+class Rendition(NamedTuple):
     """An encoded image and what is known about how it was made."""
 
     body: bytes
@@ -96,32 +95,39 @@ class Rendition:
     frames: int = 1  # more than one: an animation, every frame kept
 
 
-@dataclass(slots=True)
 class _Work:
-    data: bytes
-    spec: TransformSpec
-    max_pixels: int
-    max_bytes: float
-    max_frames: int
-    overlays: Sequence[Overlay]
-    source: Image.Image = field(init=False)  # as opened: its frames are reached with seek()
-    image: Image.Image = field(init=False)  # the frame being worked on
-    source_format: str = ""
-    orientation: int = 1
-    stored_size: tuple[int, int] = (0, 0)  # the source's pixels as stored
-    source_size: tuple[int, int] = (0, 0)  # as displayed
-    geometry: Geometry = field(init=False)  # in the displayed frame
-    stored_crop: Box = (0, 0, 0, 0)  # the geometry's crop and size in the stored frame
-    stored_target: Size = (0, 0)
-    scale: float = 1.0  # of the decoded pixels to the stored ones: less after a JPEG draft
-    chroma_at_half: bool = False  # a JPEG's colour planes may be resized to half the output
-    icc_profile: bytes | None = None
-    output: OutputFormat = field(init=False)
-    frame_count: int = 1  # the frames that go out
-    frames: list[Image.Image] = field(default_factory=list)  # made, in order
-    durations: list[int] = field(default_factory=list)  # milliseconds a frame
-    placed: list[Placed] | None = None  # the overlays at the output's size, once scaled
-    body: bytes = b""
+    """What the steps share: the request, then what each step finds out or makes."""
+
+    source: Image.Image  # as opened: its frames are reached with seek()
+    image: Image.Image  # the frame being worked on
+    geometry: Geometry  # in the displayed frame
+    output: OutputFormat
+
+    def __init__(
+        self,
+        data: bytes,
+        spec: TransformSpec,
+        max_pixels: int,
+        max_bytes: float,
+        max_frames: int,
+        overlays: Sequence[Overlay],
+    ) -> None:
+        self.data, self.spec, self.overlays = data, spec, overlays
+        self.max_pixels, self.max_bytes, self.max_frames = max_pixels, max_bytes, max_frames
+        self.source_format = ""
+        self.orientation = 1
+        self.stored_size: Size = (0, 0)  # the source's pixels as stored
+        self.source_size: Size = (0, 0)  # as displayed
+        self.stored_crop: Box = (0, 0, 0, 0)  # the geometry's crop and size in the stored frame
+        self.stored_target: Size = (0, 0)
+        self.scale = 1.0  # of the decoded pixels to the stored ones: less after a JPEG draft
+        self.chroma_at_half = False  # a JPEG's colour planes may be resized to half the output
+        self.icc_profile: bytes | None = None
+        self.frame_count = 1  # the frames that go out
+        self.frames: list[Image.Image] = []  # made, in order
+        self.durations: list[int] = []  # milliseconds a frame
+        self.placed: list[Placed] | None = None  # the overlays at the output's size, once scaled
+        self.body = b""
 
 
 def _open(work: _Work) -> None:

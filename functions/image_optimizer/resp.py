@@ -28,8 +28,7 @@ import select
 import socket
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 if TYPE_CHECKING:
@@ -73,8 +72,7 @@ class Credentials(Protocol):
     def get_credentials(self) -> tuple[str, str]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoint:
+class Endpoint(NamedTuple):
     """Where the server is and how to reach it, as ``REDIS_URL`` says:
     ``redis[s]://[user[:password]@]host[:port][/db][?ssl_ca_certs=...&ssl_cert_reqs=...]``."""
 
@@ -129,8 +127,7 @@ class Endpoint:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Script:
+class Script(NamedTuple):
     """A Lua script, sent by its SHA-1 and only once in full to a server that lacks it."""
 
     source: str

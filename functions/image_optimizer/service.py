@@ -13,8 +13,7 @@ import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from image_optimizer.cache import (
     Cache,
@@ -37,8 +36,7 @@ if TYPE_CHECKING:
     from image_optimizer.pipeline import Rendition
 
 
-@dataclass(frozen=True, slots=True)
-class Served:
+class Served(NamedTuple):
     key: str
     image: CachedImage
     cache_status: str  # "hit" or "miss"
@@ -119,7 +117,7 @@ class ImageService:
             except ImageNotFound:
                 pass
             else:
-                return replace(fallback, key=key, missing=True)
+                return fallback._replace(key=key, missing=True)
             raise
 
     def _serve(self, key: str, spec: TransformSpec, deadline: float) -> Served:
@@ -212,7 +210,7 @@ def _kept_in(results: ResultStore, entry: CacheKey, image: CachedImage) -> Cache
     location = results.put(entry, image)
     # Trusted for an hour less than the store keeps it, so it is never sent for a moment too long.
     until = time.time() + results.lifetime_seconds - 3600
-    return replace(image, body=b"", elsewhere=Elsewhere(location, len(image.body), until))
+    return image._replace(body=b"", elsewhere=Elsewhere(location, len(image.body), until))
 
 
 def _still_there(image: CachedImage | None) -> CachedImage | None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
 
 from image_optimizer.errors import InvalidKey, InvalidParameter
 from image_optimizer.parameters import BY_NAME, PARAMETERS, PRESET, Allowed, Kind, Parameter
@@ -35,8 +36,7 @@ class ConfigurationError(ValueError):
     """An environment variable is missing, malformed or out of range."""
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(NamedTuple):
     source_bucket: str | None = None
     source_prefix: str = ""
     source_dir: str | None = None
@@ -61,16 +61,16 @@ class Settings:
     s3_max_attempts: int = 3
     tracing_enabled: bool = False
     response_margin_ms: int = 1000
-    allowed_values: Mapping[str, Allowed] = field(default_factory=dict)
+    allowed_values: Mapping[str, Allowed] = MappingProxyType({})
     """Allow-lists by parameter name: w, h, q, dpr (one not listed takes its whole range) and
     the watermarks' names."""
-    presets: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    presets: Mapping[str, Mapping[str, str]] = MappingProxyType({})
     """PRESETS: name -> its parameters in canonical form."""
-    watermarks: Mapping[str, Watermark] = field(default_factory=dict)  # WATERMARKS, by name
+    watermarks: Mapping[str, Watermark] = MappingProxyType({})  # WATERMARKS, by name
     watermark_always: str | None = None  # the watermark every image gets
     watermark_check_seconds: int = DEFAULT_CHECK_SECONDS  # how long a picture read is trusted
     unsigned_urls: str = UNSIGNED_ANY  # what a URL without a signature may ask for
-    signing_secret: bytes | None = field(default=None, repr=False)
+    signing_secret: bytes | None = None  # never in its repr
     signing_secret_name: str | None = None  # an SSM parameter or Secrets Manager secret holding it
     results_bucket: str | None = None  # where results too large for a response are kept
     results_dir: str | None = None  # the same, a local folder
@@ -79,6 +79,13 @@ class Settings:
     cors_allow_origin: tuple[str, ...] = ()  # ("*",) or the origins that may read the images
     invalidation_queue_url: str | None = None  # where purged originals go for CloudFront
     distribution_id: str | None = None  # the CloudFront distribution that purges invalidate
+
+    def __repr__(self) -> str:  # the signing secret stays out of logs and tracebacks
+        shown = (
+            f"{name}={'...' if name == 'signing_secret' and value else repr(value)}"
+            for name, value in zip(self._fields, self, strict=True)
+        )
+        return f"Settings({', '.join(shown)})"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -20,8 +20,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from image_optimizer.errors import (
     ImageNotFound,
@@ -39,8 +38,7 @@ DEFAULT_CHECK_SECONDS = 60
 _PLACES = tuple(position for position in Position if not position.chooses_by_looking)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Watermark:
+class Watermark(NamedTuple):
     name: str
     key: str  # the picture's key in the source
     position: Position = Position.BOTTOM_RIGHT  # one of the nine places
@@ -51,7 +49,7 @@ class Watermark:
 
     def placement(self) -> str:
         """Everything but the picture that decides the result, in one stable form."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        return json.dumps(self._asdict(), sort_keys=True, separators=(",", ":"))
 
 
 def read_watermarks(raw: str) -> dict[str, Watermark]:
@@ -103,20 +101,16 @@ def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-@dataclass(slots=True)
 class WatermarkPicture:
-    """One watermark as this container holds it: its picture's bytes, read at ``checked``."""
+    """One watermark as this container holds it: its picture's bytes, read at ``checked``
+    (monotonic time), and ``identity``, which names both the watermark and its bytes."""
 
-    watermark: Watermark
-    data: bytes
-    checked: float  # monotonic time of the last read
-    identity: str = field(init=False)
-    _overlay: Overlay | None = field(default=None, init=False)
-
-    def __post_init__(self) -> None:
-        digest = hashlib.sha256(self.watermark.placement().encode("utf-8"))
-        digest.update(self.data)
-        self.identity = f"{self.watermark.name}:{digest.hexdigest()[:32]}"
+    def __init__(self, watermark: Watermark, data: bytes, checked: float) -> None:
+        self.watermark, self.data, self.checked = watermark, data, checked
+        digest = hashlib.sha256(watermark.placement().encode("utf-8"))
+        digest.update(data)
+        self.identity = f"{watermark.name}:{digest.hexdigest()[:32]}"
+        self._overlay: Overlay | None = None
 
     def overlay(self, max_pixels: int) -> Overlay:
         """The picture decoded, once (Pillow is imported here: a cache hit needs only bytes)."""

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from image_optimizer.settings import Settings
 from image_optimizer.spec import TransformSpec
@@ -23,8 +22,7 @@ CACHE_FORMAT_VERSION = "1"
 """Bump when the pipeline's output for the same spec changes, so old entries stop matching."""
 
 
-@dataclass(frozen=True, slots=True)
-class Elsewhere:
+class Elsewhere(NamedTuple):
     """Where a result too large for a response is served from (see `image_optimizer.results`)."""
 
     location: str  # a path on the same host: /results/<original>/<variant>/<etag>
@@ -32,8 +30,7 @@ class Elsewhere:
     until: float  # the Unix time after which it may be gone
 
 
-@dataclass(frozen=True, slots=True)
-class CachedImage:
+class CachedImage(NamedTuple):
     body: bytes  # empty when the image is kept ``elsewhere``
     content_type: str
     etag: str
@@ -46,8 +43,7 @@ class CachedImage:
         return self.elsewhere.size if self.elsewhere is not None else len(self.body)
 
 
-@dataclass(frozen=True, slots=True)
-class CacheKey:
+class CacheKey(NamedTuple):
     """Where one variant of one original lives.
 
     ``variant`` is the SHA-256 (hex) of ``<version>|<object key>|<canonical spec>``, followed by
@@ -76,8 +72,7 @@ def _nothing(*_: object) -> None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
+class Claim(NamedTuple):
     """The outcome of `Cache.claim`: another request's result, or the go-ahead to make it.
 
     ``image`` is set when another request made the image while this one waited; otherwise this
@@ -86,8 +81,8 @@ class Claim:
     """
 
     image: CachedImage | None = None
-    store: Callable[[CachedImage], None] = field(default=_nothing)
-    release: Callable[[], None] = field(default=_nothing)
+    store: Callable[[CachedImage], None] = _nothing
+    release: Callable[[], None] = _nothing
 
 
 GO_AHEAD = Claim()

@@ -33,8 +33,8 @@ import json
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from functools import cached_property, partial
+from typing import NamedTuple
 
 from aws_lambda_powertools import Logger
 
@@ -81,8 +81,7 @@ return 1
 """)
 
 
-@dataclass(frozen=True, slots=True)
-class RedisOptions:
+class RedisOptions(NamedTuple):
     url: str
     key_prefix: str = "image-optimizer:"
     ttl_seconds: int = 3600

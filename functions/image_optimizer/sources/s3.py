@@ -26,10 +26,9 @@ import random
 import re
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from image_optimizer.errors import ImageNotFound, SourceTooLarge, SourceUnavailable
@@ -37,19 +36,20 @@ from image_optimizer.sources import too_large_message
 from image_optimizer.sources.sigv4 import Credentials, signed_headers
 
 
-@dataclass(frozen=True, slots=True)
-class S3Timeouts:
+class S3Timeouts(NamedTuple):
     connect_seconds: float = 2.0
     read_seconds: float = 5.0
     max_attempts: int = 3
+
+
+DEFAULT_TIMEOUTS = S3Timeouts()
 
 
 class S3Error(RuntimeError):
     """S3 refused the read for a reason that is the deployment's to fix (a 500)."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Endpoint:
+class _Endpoint(NamedTuple):
     secure: bool
     host: str  # with the port when it is not the scheme's
     path_prefix: str  # "/bucket" for path-style addressing, "" for a virtual-hosted bucket
@@ -65,7 +65,7 @@ _UNAVAILABLE = "the image store is busy, failing or not answering; try again"
 
 class S3Source:
     def __init__(
-        self, bucket: str, prefix: str, max_bytes: int, timeouts: S3Timeouts = S3Timeouts()
+        self, bucket: str, prefix: str, max_bytes: int, timeouts: S3Timeouts = DEFAULT_TIMEOUTS
     ) -> None:
         self._bucket = bucket
         self._prefix = prefix

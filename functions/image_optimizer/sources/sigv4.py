@@ -14,19 +14,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 from urllib.parse import quote
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_PAYLOAD_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class Credentials:
+class Credentials(NamedTuple):
     access_key: str
-    secret_key: str = field(repr=False)
-    session_token: str | None = field(default=None, repr=False)
+    secret_key: str
+    session_token: str | None = None
+
+    def __repr__(self) -> str:  # the secrets stay out of logs and tracebacks
+        return f"Credentials(access_key={self.access_key!r}, secret_key=..., session_token=...)"
 
 
 def signed_headers(
