@@ -117,6 +117,44 @@ def test_too_many_frames_is_a_413_that_suggests_a_still() -> None:
     render(data, parse_query("format=webp", None, 4096), max_pixels=LIMIT, max_frames=44)
 
 
+def tiny_frames_gif(frames: int) -> bytes:
+    """A GIF of ``frames`` 1x1 frames, written byte by byte (the smallest a frame can be)."""
+    screen = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
+    # An image descriptor, then LZW data of minimum code size 2: clear, pixel 0, end.
+    frame = b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
+    return screen + frame * frames + b"\x3b"
+
+
+def test_frames_are_counted_as_pillow_counts_them_and_no_further() -> None:
+    data = (CORPUS / EARTH).read_bytes()
+    assert pipeline.frames_up_to(Image.open(io.BytesIO(data)), 1000) == 44
+    assert pipeline.frames_up_to(Image.open(io.BytesIO(data)), 10) == 10
+    counted = Image.open(io.BytesIO(data))
+    pipeline.frames_up_to(counted, 1000)
+    # Back at the first frame, whole: the frames are made from it after the count.
+    assert counted.tell() == 0
+    first = Image.open(io.BytesIO(data))
+    assert ImageChops.difference(counted.convert("RGBA"), first.convert("RGBA")).getbbox() is None
+    many = tiny_frames_gif(100_000)
+    assert Image.open(io.BytesIO(tiny_frames_gif(7))).n_frames == 7  # a GIF Pillow reads
+    assert pipeline.frames_up_to(Image.open(io.BytesIO(many)), 301) == 301
+
+
+def test_a_gif_of_a_hundred_thousand_frames_is_refused_after_counting_past_the_limit() -> None:
+    data = tiny_frames_gif(100_000)
+    with pytest.raises(TooManyFrames):
+        render(data, parse_query("format=webp", None, 4096), max_pixels=LIMIT, max_frames=300)
+    still = render(data, parse_query("format=webp&frames=1", None, 4096), max_pixels=LIMIT)
+    assert (still.frames, still.width, still.height) == (1, 1, 1)
+
+
+def test_a_later_frame_cut_short_is_a_corrupt_image() -> None:
+    data = (CORPUS / EARTH).read_bytes()
+    cut = data[: len(data) * 3 // 4]  # within a later frame's pixels
+    with pytest.raises(CorruptImage):
+        render(cut, parse_query("w=50&format=webp", None, 4096), max_pixels=LIMIT)
+
+
 def test_all_frames_together_count_against_the_pixel_limit() -> None:
     data = (CORPUS / EARTH).read_bytes()
     every_frame = 400 * 400 * 44

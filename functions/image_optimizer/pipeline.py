@@ -184,10 +184,13 @@ def frames_up_to(image: Image.Image, limit: int) -> int:
         return 1  # a HEIF file's images are a burst or a collection, never an animation
     if image.format != "GIF":
         return int(getattr(image, "n_frames", 1))  # WebP and AVIF say in their header
+    # As Pillow's own `n_frames` counts (which has no limit): each frame's header is read and
+    # its pixels skipped. `seek()` would decode every frame, to be decoded again for the
+    # output: 29 of the 44-frame corpus GIF's 35 ms for format=json.
     count = 1
     try:
         while count < limit:
-            image.seek(count)
+            image._seek(count, update_image=False)  # type: ignore[attr-defined]
             count += 1
     except EOFError:
         pass  # the last frame was the one before
